@@ -1,0 +1,180 @@
+//! The signed-in frame: header, role-aware navigation, sign-out, and the
+//! guard that decides between the page, the sign-in redirect and 403.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Redirect, A};
+use protocol::{UserInfo, UserType};
+
+use crate::auth::Logout;
+use crate::i18n::*;
+use crate::nav::Section;
+use crate::pages::errors::Forbidden;
+use crate::CurrentUser;
+
+/// A section of the panel behind the sign-in and role check.
+#[component]
+pub fn SectionPage(section: Section) -> impl IntoView {
+    let i18n = use_i18n();
+    let user = expect_context::<CurrentUser>().0;
+    view! {
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(u)) if section == Section::Home && u.user_type == UserType::CustomerService => {
+                        view! { <Redirect path=Section::Desk.path()/> }.into_any()
+                    }
+                    Ok(Some(u)) => {
+                        let allowed = section.allowed(u.user_type);
+                        view! {
+                            <Shell user=u.clone() current=section>
+                                {if allowed {
+                                    section_body(section, &u).into_any()
+                                } else {
+                                    view! { <Forbidden/> }.into_any()
+                                }}
+                            </Shell>
+                        }
+                        .into_any()
+                    }
+                    _ => view! { <Redirect path="/login"/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn section_body(section: Section, user: &UserInfo) -> impl IntoView {
+    let i18n = use_i18n();
+    match section {
+        Section::Home => {
+            let name = user.username.clone();
+            let time = user
+                .last_login
+                .clone()
+                .unwrap_or_default()
+                .replace('T', " ");
+            let role = user.user_type;
+            view! {
+                <Title text=move || t_string!(i18n, home.title).to_string()/>
+                <h1 data-testid="page-title">{move || t_string!(i18n, home.welcome, name = name.clone()).to_string()}</h1>
+                <p class="muted">{move || t_string!(i18n, home.last_login, time = time.clone()).to_string()}</p>
+                <h2>{t!(i18n, home.sections)}</h2>
+                <ul class="cards">
+                    {Section::ALL
+                        .into_iter()
+                        .filter(move |s| *s != Section::Home && s.allowed(role))
+                        .map(|s| view! {
+                            <li class="card">
+                                <a href=s.path()>{section_label(s)}</a>
+                                <p class="muted">{section_description(s)}</p>
+                            </li>
+                        })
+                        .collect_view()}
+                </ul>
+            }
+            .into_any()
+        }
+        other => view! {
+            <Title text=move || section_label(other)/>
+            <h1 data-testid="page-title">{move || section_label(other)}</h1>
+            <p class="muted">{section_description(other)}</p>
+            <p class="notice" data-testid="section-coming">{t!(i18n, section.coming)}</p>
+        }
+        .into_any(),
+    }
+}
+
+pub fn section_label(s: Section) -> String {
+    let i18n = use_i18n();
+    match s {
+        Section::Home => t_string!(i18n, nav.home).to_string(),
+        Section::Players => t_string!(i18n, nav.players).to_string(),
+        Section::Staff => t_string!(i18n, nav.staff).to_string(),
+        Section::Analytics => t_string!(i18n, nav.analytics).to_string(),
+        Section::Desk => t_string!(i18n, nav.desk).to_string(),
+        Section::System => t_string!(i18n, nav.system).to_string(),
+    }
+}
+
+fn section_description(s: Section) -> impl IntoView {
+    let i18n = use_i18n();
+    move || match s {
+        Section::Home => String::new(),
+        Section::Players => t_string!(i18n, section.players_desc).to_string(),
+        Section::Staff => t_string!(i18n, section.staff_desc).to_string(),
+        Section::Analytics => t_string!(i18n, section.analytics_desc).to_string(),
+        Section::Desk => t_string!(i18n, section.desk_desc).to_string(),
+        Section::System => t_string!(i18n, section.system_desc).to_string(),
+    }
+}
+
+fn role_label(t: UserType) -> String {
+    let i18n = use_i18n();
+    match t {
+        UserType::SuperAdmin => t_string!(i18n, roles.super_admin).to_string(),
+        UserType::Admin => t_string!(i18n, roles.admin).to_string(),
+        UserType::CustomerService => t_string!(i18n, roles.customer_service).to_string(),
+    }
+}
+
+#[component]
+fn Shell(user: UserInfo, current: Section, children: Children) -> impl IntoView {
+    let i18n = use_i18n();
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            let _ = window().location().set_href("/login");
+        }
+    });
+    let role = user.user_type;
+    let links = Section::ALL
+        .into_iter()
+        .filter(|s| s.allowed(role))
+        .map(|s| {
+            let current = (s == current).then_some("page");
+            view! {
+                <A href=s.path() attr:data-testid=format!("nav-{}", s.id()) attr:aria-current=current>
+                    {move || section_label(s)}
+                </A>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="shell">
+            <header class="topbar">
+                <a class="brand" href="/">{t!(i18n, brand)}</a>
+                <nav class="nav" aria-label=move || t_string!(i18n, nav.main).to_string() data-testid="nav">
+                    {links}
+                </nav>
+                <div class="who">
+                    <span data-testid="user-name">{user.username.clone()}</span>
+                    <span class="role" data-testid="user-role">{move || role_label(role)}</span>
+                    <LanguageSwitch/>
+                    <ActionForm action=logout attr:class="inline">
+                        <button type="submit" class="button" data-testid="logout">{t!(i18n, nav.logout)}</button>
+                    </ActionForm>
+                </div>
+            </header>
+            <div class="content">{children()}</div>
+        </div>
+    }
+}
+
+/// Switches between Chinese and English; the choice is kept in a cookie.
+#[component]
+pub fn LanguageSwitch() -> impl IntoView {
+    let i18n = use_i18n();
+    let toggle = move |_| {
+        let next = match i18n.get_locale() {
+            Locale::en => Locale::zh_CN,
+            _ => Locale::en,
+        };
+        i18n.set_locale(next);
+    };
+    view! {
+        <button type="button" class="button link" data-testid="lang-switch" on:click=toggle>
+            {t!(i18n, lang_switch)}
+        </button>
+    }
+}

@@ -1,0 +1,254 @@
+//! Staff authentication (seed 000 §1, API.md "Roles", DESIGN.md "Auth").
+//!
+//! Sign-in checks the throttle, then the password (against a decoy hash when
+//! the username is unknown, so both cases look and take the same), then the
+//! account's status and the endpoint's role rule. A token is alive while its
+//! signature and `exp` hold, its `jti` is not revoked, its `ver` equals the
+//! staff member's token version and the account is active.
+
+pub mod password;
+pub mod throttle;
+pub mod token;
+
+use std::time::Instant;
+
+use protocol::{UserInfo, UserType};
+
+use crate::staff::{self, Staff, Status};
+use crate::time::now_ms;
+use crate::{Error, Kefu, Result};
+
+/// What a staff member may do (API.md appendix B).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Super,
+    Admin,
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Super => "super",
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "super" => Some(Role::Super),
+            "admin" => Some(Role::Admin),
+            "agent" => Some(Role::Agent),
+            _ => None,
+        }
+    }
+
+    pub fn user_type(self) -> UserType {
+        match self {
+            Role::Super => UserType::SuperAdmin,
+            Role::Admin => UserType::Admin,
+            Role::Agent => UserType::CustomerService,
+        }
+    }
+
+    pub fn from_user_type(t: UserType) -> Self {
+        match t {
+            UserType::SuperAdmin => Role::Super,
+            UserType::Admin => Role::Admin,
+            UserType::CustomerService => Role::Agent,
+        }
+    }
+
+    pub fn is_admin(self) -> bool {
+        matches!(self, Role::Super | Role::Admin)
+    }
+}
+
+/// An authenticated staff member, passed to every domain operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    /// The token's id and expiry, for logout.
+    pub jti: String,
+    pub exp: i64,
+}
+
+impl Principal {
+    /// `Forbidden` unless the principal has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<()> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(
+                "your role may not use this function".to_owned(),
+            ))
+        }
+    }
+}
+
+/// The client address of a request, recorded by the server for throttling
+/// and the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+/// Which sign-in endpoint is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginKind {
+    /// `POST /api/admin/login`: super admins and admins.
+    Admin,
+    /// `POST /api/cs_login` and the browser panel: every active staff member.
+    Staff,
+}
+
+/// A fresh token and who it belongs to.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: i64,
+    pub user: UserInfo,
+}
+
+pub const INVALID_CREDENTIALS: &str = "invalid username or password";
+
+impl Kefu {
+    /// Signs a staff member in from `ip`.
+    pub async fn login(
+        &self,
+        kind: LoginKind,
+        username: &str,
+        password: &str,
+        ip: &str,
+    ) -> Result<Session> {
+        let username = username.trim();
+        if username.is_empty() {
+            return Err(Error::invalid("username", "is required"));
+        }
+        if password.is_empty() {
+            return Err(Error::invalid("password", "is required"));
+        }
+        if username.chars().count() > 64 || password.chars().count() > 128 {
+            return Err(Error::Unauthenticated(INVALID_CREDENTIALS.to_owned()));
+        }
+        if let Some(wait) = self.throttle().blocked_for(username, ip, Instant::now()) {
+            return Err(Error::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        let found = staff::by_username(self.store(), username).await?;
+        let hash = found
+            .as_ref()
+            .map(|s| s.password_hash.clone())
+            .unwrap_or_else(|| password::decoy_hash().to_owned());
+        let matches = password::verify(password.to_owned(), hash).await?;
+        let staff = match (found, matches) {
+            (Some(s), true) => s,
+            _ => {
+                self.throttle().record_failure(username, ip, Instant::now());
+                return Err(Error::Unauthenticated(INVALID_CREDENTIALS.to_owned()));
+            }
+        };
+        self.throttle().record_success(username);
+        if staff.status != Status::Active {
+            return Err(Error::AccountDisabled);
+        }
+        if kind == LoginKind::Admin && !staff.role.is_admin() {
+            return Err(Error::Forbidden(
+                "customer service accounts sign in at /api/cs_login".to_owned(),
+            ));
+        }
+        let now = now_ms();
+        staff::touch_last_login(self.store(), staff.id, now).await?;
+        let staff = Staff {
+            last_login: Some(now),
+            ..staff
+        };
+        self.issue_session(&staff)
+    }
+
+    fn issue_session(&self, staff: &Staff) -> Result<Session> {
+        let (token, claims) = self.tokens().issue(
+            &staff.id.to_string(),
+            staff.role.as_str(),
+            staff.token_version,
+            now_ms() / 1000,
+            token::STAFF_TOKEN_TTL_SECS,
+        )?;
+        Ok(Session {
+            token,
+            expires_at: claims.exp,
+            user: staff.user_info(self.clock()),
+        })
+    }
+
+    /// Resolves a bearer token or session cookie to the staff member.
+    pub async fn authenticate(&self, token: &str) -> Result<(Principal, Staff)> {
+        let claims = self.tokens().decode(token)?;
+        let dead = || Error::Unauthenticated("invalid token".to_owned());
+        let id: i64 = claims.sub.parse().map_err(|_| dead())?;
+        let Some(staff) = staff::by_id(self.store(), id).await? else {
+            return Err(dead());
+        };
+        let (revoked,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM revoked_tokens WHERE jti = $1")
+                .bind(&claims.jti)
+                .fetch_one(self.store().pool())
+                .await?;
+        if revoked > 0 {
+            return Err(Error::Unauthenticated("token revoked".to_owned()));
+        }
+        if staff.token_version != claims.ver || staff.role.as_str() != claims.role {
+            return Err(Error::Unauthenticated("token revoked".to_owned()));
+        }
+        if staff.status != Status::Active {
+            return Err(Error::Unauthenticated("account disabled".to_owned()));
+        }
+        let principal = Principal {
+            id: staff.id,
+            username: staff.username.clone(),
+            role: staff.role,
+            jti: claims.jti,
+            exp: claims.exp,
+        };
+        Ok((principal, staff))
+    }
+
+    /// Revokes the principal's current token.
+    pub async fn logout(&self, who: &Principal) -> Result<()> {
+        revoke(self, &who.jti, who.exp).await
+    }
+
+    /// A new token for the same staff member; the old one is revoked.
+    pub async fn refresh(&self, who: &Principal) -> Result<Session> {
+        let staff = staff::by_id(self.store(), who.id)
+            .await?
+            .ok_or_else(|| Error::Unauthenticated("invalid token".to_owned()))?;
+        let session = self.issue_session(&staff)?;
+        revoke(self, &who.jti, who.exp).await?;
+        Ok(session)
+    }
+
+    /// Ends every token of a staff member (password change, disable, force
+    /// sign-out).
+    pub async fn end_all_sessions(&self, staff_id: i64) -> Result<()> {
+        staff::bump_token_version(self.store(), staff_id).await
+    }
+}
+
+async fn revoke(kefu: &Kefu, jti: &str, exp_secs: i64) -> Result<()> {
+    let pool = kefu.store().pool();
+    sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
+        .bind(now_ms() / 1000 - token::LEEWAY_SECS as i64)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+    )
+    .bind(jti)
+    .bind(exp_secs)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Sign-in throttling: failed attempts are counted per username and per IP
+//! in a sliding window; past the limit, every attempt for that key (right or
+//! wrong password) is refused until the oldest failure leaves the window.
+//!
+//! Written here rather than with `governor` because only *failures* count and
+//! a success clears the username's count, which a token bucket that is
+//! charged per request cannot express. Memory is bounded: stale keys are
+//! swept, and each key keeps at most `limit` timestamps.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub limit: usize,
+    pub window: Duration,
+}
+
+pub struct Limiter {
+    policy: Policy,
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl Limiter {
+    pub fn new(policy: Policy) -> Self {
+        Limiter {
+            policy,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Some(wait)` when `key` is locked out at `now`.
+    pub fn blocked_for(&self, key: &str, now: Instant) -> Option<Duration> {
+        let mut map = self.failures.lock().expect("throttle lock");
+        let entry = map.get_mut(key)?;
+        prune(entry, now, self.policy.window);
+        if entry.len() >= self.policy.limit {
+            let oldest = *entry.front()?;
+            Some(self.policy.window.saturating_sub(now - oldest))
+        } else {
+            None
+        }
+    }
+
+    pub fn record_failure(&self, key: &str, now: Instant) {
+        let mut map = self.failures.lock().expect("throttle lock");
+        if map.len() > 50_000 {
+            let window = self.policy.window;
+            map.retain(|_, v| {
+                prune(v, now, window);
+                !v.is_empty()
+            });
+        }
+        let entry = map.entry(key.to_owned()).or_default();
+        prune(entry, now, self.policy.window);
+        entry.push_back(now);
+        while entry.len() > self.policy.limit {
+            entry.pop_front();
+        }
+    }
+
+    pub fn clear(&self, key: &str) {
+        self.failures.lock().expect("throttle lock").remove(key);
+    }
+}
+
+fn prune(entry: &mut VecDeque<Instant>, now: Instant, window: Duration) {
+    while let Some(&t) = entry.front() {
+        if now.saturating_duration_since(t) >= window {
+            entry.pop_front();
+        } else {
+            break;
+        }
+    }
+}
+
+/// The two limiters of a sign-in: per username and per client IP.
+pub struct LoginThrottle {
+    pub by_username: Limiter,
+    pub by_ip: Limiter,
+}
+
+impl Default for LoginThrottle {
+    /// 5 failures per username and 20 per IP within 15 minutes.
+    fn default() -> Self {
+        LoginThrottle::new(
+            Policy {
+                limit: 5,
+                window: Duration::from_secs(15 * 60),
+            },
+            Policy {
+                limit: 20,
+                window: Duration::from_secs(15 * 60),
+            },
+        )
+    }
+}
+
+impl LoginThrottle {
+    pub fn new(username: Policy, ip: Policy) -> Self {
+        LoginThrottle {
+            by_username: Limiter::new(username),
+            by_ip: Limiter::new(ip),
+        }
+    }
+
+    /// The longer wait of the two keys, if either is locked.
+    pub fn blocked_for(&self, username: &str, ip: &str, now: Instant) -> Option<Duration> {
+        let u = self.by_username.blocked_for(&username.to_lowercase(), now);
+        let i = self.by_ip.blocked_for(ip, now);
+        u.into_iter().chain(i).max()
+    }
+
+    pub fn record_failure(&self, username: &str, ip: &str, now: Instant) {
+        self.by_username
+            .record_failure(&username.to_lowercase(), now);
+        self.by_ip.record_failure(ip, now);
+    }
+
+    pub fn record_success(&self, username: &str) {
+        self.by_username.clear(&username.to_lowercase());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> LoginThrottle {
+        LoginThrottle::new(
+            Policy {
+                limit: 3,
+                window: Duration::from_secs(60),
+            },
+            Policy {
+                limit: 5,
+                window: Duration::from_secs(60),
+            },
+        )
+    }
+
+    #[test]
+    fn locks_after_limit_and_unlocks_after_window() {
+        let t = small();
+        let t0 = Instant::now();
+        for i in 0..3 {
+            assert_eq!(t.blocked_for("bob", "1.1.1.1", t0), None, "attempt {i}");
+            t.record_failure("bob", "1.1.1.1", t0 + Duration::from_secs(i));
+        }
+        let wait = t
+            .blocked_for("bob", "1.1.1.1", t0 + Duration::from_secs(3))
+            .unwrap();
+        assert_eq!(wait, Duration::from_secs(57));
+        // The oldest failure leaves the window at t0+60.
+        assert!(t
+            .blocked_for("bob", "1.1.1.1", t0 + Duration::from_secs(59))
+            .is_some());
+        assert_eq!(
+            t.blocked_for("bob", "1.1.1.1", t0 + Duration::from_secs(60)),
+            None
+        );
+    }
+
+    #[test]
+    fn username_is_case_insensitive_and_ip_counts_across_usernames() {
+        let t = small();
+        let t0 = Instant::now();
+        for name in ["a", "b", "c", "d", "e"] {
+            t.record_failure(name, "9.9.9.9", t0);
+        }
+        // Five different usernames from one IP: the IP is locked.
+        assert!(t.blocked_for("zed", "9.9.9.9", t0).is_some());
+        assert!(t.blocked_for("zed", "8.8.8.8", t0).is_none());
+        for _ in 0..3 {
+            t.record_failure("Carol", "7.7.7.7", t0);
+        }
+        assert!(t.blocked_for("carol", "6.6.6.6", t0).is_some());
+    }
+
+    #[test]
+    fn success_clears_the_username() {
+        let t = small();
+        let t0 = Instant::now();
+        t.record_failure("bob", "1.1.1.1", t0);
+        t.record_failure("bob", "1.1.1.1", t0);
+        t.record_success("bob");
+        t.record_failure("bob", "1.1.1.1", t0);
+        t.record_failure("bob", "1.1.1.1", t0);
+        assert!(t.blocked_for("bob", "2.2.2.2", t0).is_none());
+    }
+}

@@ -1,0 +1,58 @@
+//! What Kefu does and remembers.
+//!
+//! `domain` owns the store (sqlx over SQLite or PostgreSQL), authentication
+//! (passwords, tokens, sign-in throttling), staff accounts and the error type
+//! every entry point maps to its own wire shape. It knows nothing of HTTP,
+//! Leptos or JSON envelopes: `server` and `app` call into it.
+
+pub mod auth;
+pub mod error;
+pub mod secrets;
+pub mod staff;
+pub mod store;
+pub mod time;
+
+use std::sync::Arc;
+
+pub use auth::{Principal, Role};
+pub use error::{Error, Result};
+pub use store::Store;
+
+/// Everything a request handler needs: the store and the auth machinery.
+/// Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Kefu(Arc<KefuInner>);
+
+pub struct KefuInner {
+    pub store: Store,
+    pub tokens: auth::token::TokenKeys,
+    pub throttle: auth::throttle::LoginThrottle,
+    pub clock: time::BusinessClock,
+}
+
+impl Kefu {
+    pub fn new(store: Store, jwt_secret: &[u8], clock: time::BusinessClock) -> Self {
+        Kefu(Arc::new(KefuInner {
+            store,
+            tokens: auth::token::TokenKeys::new(jwt_secret),
+            throttle: auth::throttle::LoginThrottle::default(),
+            clock,
+        }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn tokens(&self) -> &auth::token::TokenKeys {
+        &self.0.tokens
+    }
+
+    pub fn throttle(&self) -> &auth::throttle::LoginThrottle {
+        &self.0.throttle
+    }
+
+    pub fn clock(&self) -> &time::BusinessClock {
+        &self.0.clock
+    }
+}

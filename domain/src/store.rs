@@ -1,0 +1,244 @@
+//! The store: one sqlx `AnyPool` over SQLite (the embedded default) or
+//! PostgreSQL (`DATABASE_URL=postgres://…`). Every query is written once in
+//! SQL both accept (`$1` placeholders, `BIGINT` times and money, `RETURNING`);
+//! each backend has its own migration folder with the same numbered steps.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+use crate::Result;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(crate::Error::invalid(
+                "database_url",
+                "must start with sqlite: or postgres:",
+            ))
+        }
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// The SQLite URL for a data directory: `sqlite://<dir>/kefu.db`.
+pub fn sqlite_url_in(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("kefu.db").display())
+}
+
+impl Store {
+    /// Connects without migrating. SQLite files are created if missing and
+    /// opened in WAL mode with a busy timeout.
+    pub async fn connect(url: &str) -> Result<Self> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| crate::Error::invalid("database_url", e.to_string()))?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool_options = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = pool_options
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Connects and applies every pending migration.
+    pub async fn open(url: &str) -> Result<Self> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        self.backend.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Databases for tests: a temporary SQLite file, or, when `TEST_DATABASE_URL`
+/// names a PostgreSQL server, a fresh database created on it.
+pub mod testing {
+    use super::*;
+
+    /// A store that lives as long as the test. Call [`TestStore::finish`] at
+    /// the end to drop a PostgreSQL test database.
+    pub struct TestStore {
+        pub store: Store,
+        _dir: Option<tempfile_dir::TempDir>,
+        pg_admin_url: Option<(String, String)>,
+    }
+
+    mod tempfile_dir {
+        /// A temporary directory removed on drop (no dev-dependency needed by
+        /// crates that use `testing`).
+        pub struct TempDir(pub std::path::PathBuf);
+        impl Drop for TempDir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    /// Which backend the tests run against: PostgreSQL when
+    /// `TEST_DATABASE_URL` is set, SQLite otherwise. The test command runs
+    /// the whole suite once for each.
+    pub fn test_backend() -> Backend {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    impl TestStore {
+        pub async fn new() -> Self {
+            let (store, dir, pg) = match std::env::var("TEST_DATABASE_URL") {
+                Ok(admin) if !admin.is_empty() => {
+                    let name = format!("kefu_t_{}", uuid::Uuid::new_v4().simple());
+                    let admin_store = Store::connect(&admin).await.expect("TEST_DATABASE_URL");
+                    sqlx::query(&format!("CREATE DATABASE {name}"))
+                        .execute(admin_store.pool())
+                        .await
+                        .expect("create test database");
+                    admin_store.close().await;
+                    let url = replace_db_name(&admin, &name);
+                    let store = Store::open(&url).await.expect("open test database");
+                    (store, None, Some((admin, name)))
+                }
+                _ => {
+                    let dir = std::env::temp_dir()
+                        .join(format!("kefu-test-{}", uuid::Uuid::new_v4().simple()));
+                    std::fs::create_dir_all(&dir).expect("temp dir");
+                    let store = Store::open(&sqlite_url_in(&dir))
+                        .await
+                        .expect("open sqlite");
+                    (store, Some(tempfile_dir::TempDir(dir)), None)
+                }
+            };
+            TestStore {
+                store,
+                _dir: dir,
+                pg_admin_url: pg,
+            }
+        }
+
+        /// The URL of this test database (for tests that start a server).
+        pub fn url(&self) -> String {
+            match &self.pg_admin_url {
+                Some((admin, name)) => replace_db_name(admin, name),
+                None => sqlite_url_in(&self._dir.as_ref().expect("sqlite dir").0),
+            }
+        }
+
+        /// Closes the pool and drops a PostgreSQL test database.
+        pub async fn finish(self) {
+            self.store.close().await;
+            if let Some((admin, name)) = &self.pg_admin_url {
+                if let Ok(admin_store) = Store::connect(admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(admin_store.pool())
+                        .await;
+                    admin_store.close().await;
+                }
+            }
+        }
+    }
+
+    fn replace_db_name(url: &str, name: &str) -> String {
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (url, None),
+        };
+        let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+        let base = match base[scheme_end..].find('/') {
+            Some(slash) => &base[..scheme_end + slash],
+            None => base,
+        };
+        match query {
+            Some(q) => format!("{base}/{name}?{q}"),
+            None => format!("{base}/{name}"),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn replaces_database_name() {
+            assert_eq!(
+                super::replace_db_name("postgres://u:p@127.0.0.1:5432/postgres", "x"),
+                "postgres://u:p@127.0.0.1:5432/x"
+            );
+            assert_eq!(
+                super::replace_db_name("postgres://u:p@h/postgres?sslmode=disable", "x"),
+                "postgres://u:p@h/x?sslmode=disable"
+            );
+            assert_eq!(
+                super::replace_db_name("postgres://h", "x"),
+                "postgres://h/x"
+            );
+        }
+    }
+}

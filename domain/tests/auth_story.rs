@@ -1,0 +1,206 @@
+//! The sign-in story against the real store: SQLite by default, PostgreSQL
+//! when `TEST_DATABASE_URL` is set (the test command runs both).
+
+use domain::auth::LoginKind;
+use domain::staff::{self, Status};
+use domain::store::testing::TestStore;
+use domain::time::BusinessClock;
+use domain::{Error, Kefu, Role};
+
+async fn kefu() -> (Kefu, TestStore) {
+    let t = TestStore::new().await;
+    let kefu = Kefu::new(t.store.clone(), b"test-secret", BusinessClock::default());
+    (kefu, t)
+}
+
+#[tokio::test]
+async fn bootstrap_creates_one_super_admin_once() {
+    let (kefu, t) = kefu().await;
+    let first = staff::ensure_super_admin(kefu.store(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.username, "admin");
+    let generated = first.generated_password.expect("a generated password");
+    assert!(generated.len() >= 16);
+    assert!(
+        staff::ensure_super_admin(kefu.store(), Some("other-password"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let s = kefu
+        .login(LoginKind::Admin, "admin", &generated, "127.0.0.1")
+        .await
+        .unwrap();
+    assert!(s.user.is_super);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn full_auth_story() {
+    let (kefu, t) = kefu().await;
+    staff::ensure_super_admin(kefu.store(), Some("super-secret-1"))
+        .await
+        .unwrap();
+    let agent = staff::create(kefu.store(), "agent.li", "agent-pass-1", Role::Agent)
+        .await
+        .unwrap();
+    let admin = staff::create(kefu.store(), "admin2", "admin-pass-1", Role::Admin)
+        .await
+        .unwrap();
+    assert!(matches!(
+        staff::create(kefu.store(), "admin2", "admin-pass-1", Role::Admin).await,
+        Err(Error::Conflict(_))
+    ));
+
+    // Admin login accepts super and admin, refuses agents with a pointer.
+    let s = kefu
+        .login(LoginKind::Admin, "admin", "super-secret-1", "10.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(s.user.user_type, protocol::UserType::SuperAdmin);
+    assert!(s.user.last_login.is_some());
+    kefu.login(LoginKind::Admin, "admin2", "admin-pass-1", "10.0.0.1")
+        .await
+        .unwrap();
+    match kefu
+        .login(LoginKind::Admin, "agent.li", "agent-pass-1", "10.0.0.1")
+        .await
+    {
+        Err(Error::Forbidden(m)) => assert!(m.contains("/api/cs_login"), "{m}"),
+        other => panic!("agent on admin login: {other:?}"),
+    }
+    let agent_session = kefu
+        .login(LoginKind::Staff, "agent.li", "agent-pass-1", "10.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(
+        agent_session.user.user_type,
+        protocol::UserType::CustomerService
+    );
+
+    // Unknown user and wrong password answer the same.
+    let unknown = kefu
+        .login(LoginKind::Staff, "nobody", "whatever-1", "10.0.0.2")
+        .await
+        .unwrap_err();
+    let wrong = kefu
+        .login(LoginKind::Staff, "admin", "wrong-pass", "10.0.0.3")
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.to_string(), wrong.to_string());
+    assert!(matches!(unknown, Error::Unauthenticated(_)));
+
+    // A token authenticates until logout revokes its jti.
+    let (p, _) = kefu.authenticate(&s.token).await.unwrap();
+    assert_eq!(p.role, Role::Super);
+    let other_session = kefu
+        .login(LoginKind::Staff, "admin", "super-secret-1", "10.0.0.1")
+        .await
+        .unwrap();
+    kefu.logout(&p).await.unwrap();
+    assert!(matches!(
+        kefu.authenticate(&s.token).await,
+        Err(Error::Unauthenticated(m)) if m == "token revoked"
+    ));
+    // Another token of the same person lives on.
+    kefu.authenticate(&other_session.token).await.unwrap();
+
+    // Refresh: the new token works, the old one is revoked.
+    let (p2, _) = kefu.authenticate(&other_session.token).await.unwrap();
+    let refreshed = kefu.refresh(&p2).await.unwrap();
+    kefu.authenticate(&refreshed.token).await.unwrap();
+    assert!(kefu.authenticate(&other_session.token).await.is_err());
+
+    // A ver bump kills every token of that person only.
+    let admin_session = kefu
+        .login(LoginKind::Staff, "admin2", "admin-pass-1", "10.0.0.1")
+        .await
+        .unwrap();
+    kefu.end_all_sessions(agent.id).await.unwrap();
+    assert!(kefu.authenticate(&agent_session.token).await.is_err());
+    kefu.authenticate(&admin_session.token).await.unwrap();
+
+    // Disabling: sign-in answers 403 after a correct password, tokens die.
+    staff::set_status(kefu.store(), admin.id, Status::Inactive)
+        .await
+        .unwrap();
+    assert!(kefu.authenticate(&admin_session.token).await.is_err());
+    assert!(matches!(
+        kefu.login(LoginKind::Staff, "admin2", "admin-pass-1", "10.0.0.1")
+            .await,
+        Err(Error::AccountDisabled)
+    ));
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_per_username() {
+    let (kefu, t) = kefu().await;
+    staff::ensure_super_admin(kefu.store(), Some("super-secret-1"))
+        .await
+        .unwrap();
+    for i in 0..5 {
+        let e = kefu
+            .login(
+                LoginKind::Admin,
+                "admin",
+                "nope-nope",
+                &format!("10.1.0.{i}"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Unauthenticated(_)), "{i}: {e:?}");
+    }
+    // Even the right password is refused while locked, from any IP.
+    match kefu
+        .login(LoginKind::Admin, "admin", "super-secret-1", "10.9.9.9")
+        .await
+    {
+        Err(Error::RateLimited { retry_after_secs }) => {
+            assert!((1..=900).contains(&retry_after_secs))
+        }
+        other => panic!("expected rate limit, got {other:?}"),
+    }
+    // Unknown usernames are counted just the same.
+    for _ in 0..5 {
+        let _ = kefu
+            .login(LoginKind::Admin, "ghost", "nope-nope", "10.2.0.1")
+            .await;
+    }
+    assert!(matches!(
+        kefu.login(LoginKind::Admin, "ghost", "nope-nope", "10.2.0.9")
+            .await,
+        Err(Error::RateLimited { .. })
+    ));
+    t.finish().await;
+}
+
+#[test]
+fn migration_folders_have_the_same_steps() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let list = |d: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(root.join(d))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let sqlite = list("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, list("postgres"));
+}
+
+#[test]
+fn test_command_covers_postgres() {
+    // The test command sets KEFU_REQUIRE_POSTGRES=1 for its PostgreSQL pass,
+    // so a misconfigured run cannot silently fall back to SQLite.
+    if std::env::var("KEFU_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        assert_eq!(
+            domain::store::testing::test_backend(),
+            domain::store::Backend::Postgres
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! Kefu's wire types: what goes over HTTP between the server and its clients
+//! (the browser panel, the game backend, the tests).
+//!
+//! `API.md` is the authority for every name here. This crate has no I/O and
+//! compiles to WASM, so the browser and the server share one definition.
+
+pub mod auth;
+pub mod envelope;
+
+pub use auth::{LoginRequest, LoginResponse, RefreshResponse, UserInfo, UserType};
+pub use envelope::{ErrorBody, Success};

@@ -1,0 +1,167 @@
+//! Extractors of the REST API: JSON bodies whose errors name the field, and
+//! the authenticated staff member.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The largest body the API reads.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// A JSON body. Malformed JSON, a missing field or a field of the wrong type
+/// is a 400 whose `detail` names the field; over 1 MiB is a 413.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest("body: could not be read".to_owned())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses `bytes` as `T`, describing the first problem by field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest(
+            "body: a JSON object is required".to_owned(),
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(describe)?;
+    de.end().map_err(|_| {
+        ApiError::BadRequest("body: unexpected data after the JSON value".to_owned())
+    })?;
+    Ok(value)
+}
+
+fn describe(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::BadRequest(format!(
+            "body: malformed JSON at line {}, column {}",
+            inner.line(),
+            inner.column()
+        ));
+    }
+    // serde_json appends " at line L column C"; the field says more.
+    let message = inner.to_string();
+    let message = message
+        .rsplit_once(" at line ")
+        .map(|(m, _)| m.to_owned())
+        .unwrap_or(message);
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        let field = if path == "." {
+            field.to_owned()
+        } else {
+            format!("{path}.{field}")
+        };
+        return ApiError::BadRequest(format!("{field}: is required"));
+    }
+    let field = if path == "." { "body".to_owned() } else { path };
+    ApiError::BadRequest(format!("{field}: {message}"))
+}
+
+/// The staff member behind `Authorization: Bearer …`, the `token` query
+/// parameter, or the panel's session cookie.
+pub struct AuthStaff {
+    pub principal: domain::Principal,
+    pub staff: domain::staff::Staff,
+}
+
+impl FromRequestParts<AppState> for AuthStaff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)
+            .or_else(|| query_token(parts))
+            .or_else(|| app::auth::ssr::session_token(&parts.headers))
+            .ok_or_else(|| domain::Error::Unauthenticated("missing token".to_owned()))?;
+        let (principal, staff) = state.kefu.authenticate(&token).await?;
+        Ok(AuthStaff { principal, staff })
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+fn query_token(parts: &Parts) -> Option<String> {
+    parts
+        .uri
+        .query()?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "token")
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The client address recorded by the server.
+pub fn client_ip(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<domain::auth::ClientIp>()
+        .map(|ip| ip.0.clone())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Login {
+        username: String,
+        password: String,
+    }
+
+    fn detail(body: &str) -> String {
+        match parse_json::<Login>(body.as_bytes()) {
+            Err(ApiError::BadRequest(d)) => d,
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_field() {
+        assert_eq!(detail(r#"{"username":"a"}"#), "password: is required");
+        assert_eq!(
+            detail(r#"{"username":5,"password":"x"}"#),
+            "username: invalid type: integer `5`, expected a string"
+        );
+        assert!(detail(r#"{"username":"#).starts_with("body: malformed JSON"));
+        assert_eq!(detail(""), "body: a JSON object is required");
+        assert!(detail(r#"{"username":"a","password":"b"} x"#).starts_with("body:"));
+        assert!(parse_json::<Login>(br#"{"username":"a","password":"b","extra":1}"#).is_ok());
+    }
+}

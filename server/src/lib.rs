@@ -1,0 +1,204 @@
+//! The `kefu` server: command line, configuration, the axum router (Leptos
+//! SSR and server functions, the REST API, static files), start-up and
+//! graceful shutdown. Business rules live in `domain`; this crate parses,
+//! authorizes through `domain`, and maps results to the wire.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod telemetry;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::extract::FromRef;
+use domain::time::BusinessClock;
+use domain::Kefu;
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::config::{Cli, Command, Common, ServeOptions};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub kefu: Kefu,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// A start-up failure, said plainly.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<domain::Error> for StartError {
+    fn from(e: domain::Error) -> Self {
+        StartError(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for StartError {
+    fn from(e: std::io::Error) -> Self {
+        StartError(e.to_string())
+    }
+}
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> Result<(), StartError> {
+    match cli.command {
+        None | Some(Command::Serve) => serve(&cli.common, cli.serve).await,
+        Some(Command::Migrate) => {
+            let store = domain::Store::open(&prepare_data_dir(&cli.common)?).await?;
+            tracing::info!(backend = ?store.backend(), "migrations applied");
+            store.close().await;
+            Ok(())
+        }
+        Some(Command::CreateAdmin(args)) => {
+            let store = domain::Store::open(&prepare_data_dir(&cli.common)?).await?;
+            let staff =
+                domain::staff::create(&store, &args.username, &args.password, args.role.into())
+                    .await?;
+            println!(
+                "created {} `{}` (id {})",
+                staff.role.as_str(),
+                staff.username,
+                staff.id
+            );
+            store.close().await;
+            Ok(())
+        }
+    }
+}
+
+fn prepare_data_dir(common: &Common) -> Result<String, StartError> {
+    std::fs::create_dir_all(&common.data_dir).map_err(|e| {
+        StartError(format!(
+            "cannot create data directory {}: {e}",
+            common.data_dir.display()
+        ))
+    })?;
+    Ok(common.database_url())
+}
+
+/// Opens the store, migrates, creates the first super admin if needed and
+/// builds the shared state.
+pub async fn prepare(common: &Common, options: &ServeOptions) -> Result<Kefu, StartError> {
+    let url = prepare_data_dir(common)?;
+    let store = domain::Store::open(&url).await?;
+    tracing::info!(backend = ?store.backend(), "database ready");
+    if let Some(created) =
+        domain::staff::ensure_super_admin(&store, options.admin_password.as_deref()).await?
+    {
+        match created.generated_password {
+            Some(password) => {
+                tracing::warn!(username = %created.username, "created the first super admin with a generated password (printed once below)");
+                println!(
+                    "\n  Kefu: first super admin created\n    username: {}\n    password: {}\n  Keep it safe: it is not shown again.\n",
+                    created.username, password
+                );
+            }
+            None => {
+                tracing::info!(username = %created.username, "created the first super admin from KEFU_ADMIN_PASSWORD")
+            }
+        }
+    }
+    let secret = match &options.jwt_secret {
+        Some(s) if !s.is_empty() => s.clone(),
+        _ => domain::secrets::load_or_create(&common.data_dir, "jwt_secret")?,
+    };
+    let clock = BusinessClock::from_name(&common.timezone)?;
+    Ok(Kefu::new(store, secret.as_bytes(), clock))
+}
+
+/// Reads the Leptos runtime options: `Leptos.toml`, overridden by LEPTOS_*.
+pub fn leptos_options(options: &ServeOptions) -> LeptosOptions {
+    let path = options.leptos_toml.to_string_lossy().into_owned();
+    match leptos::config::get_configuration(Some(&path)) {
+        Ok(conf) => conf.leptos_options,
+        Err(e) => {
+            tracing::warn!("reading {path}: {e}; using built-in Leptos options");
+            LeptosOptions::builder()
+                .output_name("kefu")
+                .site_root("target/site")
+                .site_pkg_dir("pkg")
+                .build()
+        }
+    }
+}
+
+async fn serve(common: &Common, options: ServeOptions) -> Result<(), StartError> {
+    let kefu = prepare(common, &options).await?;
+    let leptos_options = leptos_options(&options);
+    let listener = TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| StartError(format!("cannot listen on {}: {e}", options.bind)))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("listening on http://{addr}");
+    launch(
+        AppState {
+            kefu: kefu.clone(),
+            leptos_options,
+        },
+        listener,
+        shutdown_signal(),
+    )
+    .await?;
+    kefu.store().close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and finishes the
+/// requests in flight. Tests call this with a listener on port 0.
+pub async fn launch(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = web::router(state);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
