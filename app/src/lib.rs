@@ -30,7 +30,7 @@ use crate::pages::{errors::NotFound, login::LoginPage, shell::SectionPage};
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="zh-CN">
+        <html>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -64,7 +64,7 @@ pub fn App() -> impl IntoView {
     let no_accept_language =
         leptos_use::UseLocalesOptions::default().ssr_lang_header_getter(|| None);
     let cookie = CookieOptions::default()
-        .max_age(365 * 24 * 60 * 60 * 1000)
+        .max_age(365_i64 * 24 * 60 * 60 * 1000)
         .path("/")
         .same_site(leptos_use::SameSite::Lax);
     view! {

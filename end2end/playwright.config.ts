@@ -1,0 +1,50 @@
+import { defineConfig } from "@playwright/test";
+
+// The test command (scripts/test) builds the release binary, prepares a data
+// directory with an agent account and exports these variables.
+const port = Number(process.env.KEFU_E2E_PORT ?? 3300);
+const baseURL = `http://127.0.0.1:${port}`;
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    launchOptions: {
+      // Debian's Chromium; Playwright's own browser download is never used.
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  projects: [{ name: "chromium", use: { browserName: "chromium" } }],
+  webServer: {
+    command: `${process.env.KEFU_BIN ?? "../target/release/kefu"} serve`,
+    cwd: "..",
+    url: `${baseURL}/login`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: {
+      KEFU_BIND: `127.0.0.1:${port}`,
+      KEFU_DATA_DIR: process.env.KEFU_E2E_DATA_DIR ?? "/tmp/kefu-e2e",
+      KEFU_ADMIN_PASSWORD: process.env.KEFU_E2E_ADMIN_PASSWORD ?? "",
+      KEFU_LOG: "warn",
+    },
+  },
+});

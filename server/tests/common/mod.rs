@@ -1,0 +1,100 @@
+//! A real server on a loopback port for each test, over the test store
+//! (SQLite, or PostgreSQL when TEST_DATABASE_URL is set).
+
+#![allow(dead_code)]
+
+use domain::store::testing::TestStore;
+use domain::time::BusinessClock;
+use domain::{Kefu, Role};
+use leptos::config::LeptosOptions;
+use server::AppState;
+use tokio::sync::oneshot;
+
+pub const ADMIN_PASSWORD: &str = "super-secret-pass";
+pub const AGENT: (&str, &str) = ("agent.wang", "agent-pass-123");
+pub const ADMIN: (&str, &str) = ("admin.zhao", "admin-pass-123");
+
+pub struct TestServer {
+    pub base: String,
+    pub kefu: Kefu,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    db: Option<TestStore>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let db = TestStore::new().await;
+        let kefu = Kefu::new(
+            db.store.clone(),
+            b"server-test-secret",
+            BusinessClock::default(),
+        );
+        domain::staff::ensure_super_admin(kefu.store(), Some(ADMIN_PASSWORD))
+            .await
+            .unwrap();
+        domain::staff::create(kefu.store(), AGENT.0, AGENT.1, Role::Agent)
+            .await
+            .unwrap();
+        domain::staff::create(kefu.store(), ADMIN.0, ADMIN.1, Role::Admin)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = AppState {
+            kefu: kefu.clone(),
+            leptos_options: LeptosOptions::builder()
+                .output_name("kefu")
+                .site_root("target/site")
+                .site_pkg_dir("pkg")
+                .build(),
+        };
+        let task = tokio::spawn(server::launch(state, listener, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            base,
+            kefu,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            stop: Some(stop),
+            task: Some(task),
+            db: Some(db),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Signs in over REST and answers the token.
+    pub async fn token(&self, path: &str, username: &str, password: &str) -> String {
+        let r = self
+            .http
+            .post(self.url(path))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "sign-in of {username}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Stops the server gracefully and drops the test database.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        if let Some(db) = self.db.take() {
+            db.finish().await;
+        }
+    }
+}

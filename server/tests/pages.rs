@@ -1,0 +1,187 @@
+//! The panel's pages and server functions over loopback: status codes,
+//! redirects, the session cookie and the language.
+
+mod common;
+
+use common::{TestServer, ADMIN, ADMIN_PASSWORD, AGENT};
+
+/// Signs in through the panel's server function and answers the cookie pair.
+async fn panel_login(s: &TestServer, username: &str, password: &str) -> (u16, String, String) {
+    let r = s
+        .http
+        .post(s.url("/sfn/login"))
+        .header("origin", &s.base)
+        .header("accept", "application/json")
+        .form(&[("username", username), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("kefu_session="))
+        .unwrap_or_default();
+    (status, cookie, r.text().await.unwrap())
+}
+
+fn pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn get(s: &TestServer, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+    // As a browser navigates: redirects are real 302s only for HTML requests.
+    let mut req = s.http.get(s.url(path)).header("accept", "text/html");
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, location, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn sign_in_page_is_chinese_by_default() {
+    let s = TestServer::start().await;
+    let (st, _, html) = get(&s, "/login", None).await;
+    assert_eq!(st, 200);
+    assert!(html.contains("登录客服后台"), "{html}");
+    assert!(html.contains(r#"lang="zh-CN""#));
+    // The remembered English choice renders English on the server.
+    let r = s
+        .http
+        .get(s.url("/login"))
+        .header("cookie", "i18n_pref_locale=en")
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Sign in to Kefu"), "{html}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn pages_redirect_to_sign_in_without_a_session() {
+    let s = TestServer::start().await;
+    for path in ["/", "/players", "/staff", "/desk"] {
+        let (st, location, _) = get(&s, path, None).await;
+        assert_eq!((st, location.as_str()), (302, "/login"), "{path}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_page_is_404() {
+    let s = TestServer::start().await;
+    let (st, _, html) = get(&s, "/nope", None).await;
+    assert_eq!(st, 404);
+    assert!(html.contains("页面不存在"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn panel_session_cookie_and_role_pages() {
+    let s = TestServer::start().await;
+    let (st, _, body) = panel_login(&s, "admin", "wrong-password").await;
+    assert_eq!(st, 500, "server functions answer errors as 500: {body}");
+    assert!(body.contains("invalid_credentials"), "{body}");
+
+    let (st, set_cookie, body) = panel_login(&s, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains('/'), "{body}");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(set_cookie.contains(attr), "{set_cookie} lacks {attr}");
+    }
+    let super_cookie = pair(&set_cookie);
+    let (st, _, html) = get(&s, "/", Some(&super_cookie)).await;
+    assert_eq!(st, 200);
+    for nav in [
+        "nav-players",
+        "nav-staff",
+        "nav-analytics",
+        "nav-desk",
+        "nav-system",
+    ] {
+        assert!(html.contains(nav), "super admin sees {nav}");
+    }
+    let (st, _, _) = get(&s, "/staff", Some(&super_cookie)).await;
+    assert_eq!(st, 200);
+
+    // An admin sees no staff link and gets 403 on the staff page.
+    let (_, set_cookie, _) = panel_login(&s, ADMIN.0, ADMIN.1).await;
+    let admin_cookie = pair(&set_cookie);
+    let (st, _, html) = get(&s, "/", Some(&admin_cookie)).await;
+    assert_eq!(st, 200);
+    assert!(!html.contains("nav-staff"));
+    assert!(html.contains("nav-players"));
+    let (st, _, html) = get(&s, "/staff", Some(&admin_cookie)).await;
+    assert_eq!(st, 403);
+    assert!(html.contains("没有权限"));
+
+    // An agent lands on the desk, and only sees the desk.
+    let (st, _, body) = panel_login(&s, AGENT.0, AGENT.1).await;
+    assert_eq!(st, 200);
+    assert!(body.contains("/desk"), "{body}");
+    let (_, set_cookie, _) = panel_login(&s, AGENT.0, AGENT.1).await;
+    let agent_cookie = pair(&set_cookie);
+    let (st, location, _) = get(&s, "/", Some(&agent_cookie)).await;
+    assert_eq!((st, location.as_str()), (302, "/desk"));
+    let (st, _, html) = get(&s, "/desk", Some(&agent_cookie)).await;
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("nav-desk") && !html.contains("nav-staff") && !html.contains("nav-players")
+    );
+    let (st, _, _) = get(&s, "/players", Some(&agent_cookie)).await;
+    assert_eq!(st, 403);
+
+    // Signed in, the sign-in page sends you on.
+    let (st, location, _) = get(&s, "/login", Some(&super_cookie)).await;
+    assert_eq!((st, location.as_str()), (302, "/"));
+
+    // Sign-out revokes the token: the cookie no longer opens pages.
+    let r = s
+        .http
+        .post(s.url("/sfn/logout"))
+        .header("cookie", &super_cookie)
+        .header("origin", &s.base)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cleared = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cleared.starts_with("kefu_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    let (st, location, _) = get(&s, "/", Some(&super_cookie)).await;
+    assert_eq!((st, location.as_str()), (302, "/login"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn server_function_from_another_origin_is_refused() {
+    let s = TestServer::start().await;
+    let (_, set_cookie, _) = panel_login(&s, "admin", ADMIN_PASSWORD).await;
+    let cookie = pair(&set_cookie);
+    let r = s
+        .http
+        .post(s.url("/sfn/logout"))
+        .header("cookie", &cookie)
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let (st, _, _) = get(&s, "/", Some(&cookie)).await;
+    assert_eq!(st, 200, "still signed in");
+    s.stop().await;
+}
