@@ -125,15 +125,6 @@ fn query_token(parts: &Parts) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The client address recorded by the server.
-pub fn client_ip(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<domain::auth::ClientIp>()
-        .map(|ip| ip.0.clone())
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

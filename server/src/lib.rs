@@ -123,6 +123,13 @@ pub async fn prepare(common: &Common, options: &ServeOptions) -> Result<Kefu, St
         _ => domain::secrets::load_or_create(&common.data_dir, "jwt_secret")?,
     };
     let clock = BusinessClock::from_name(&common.timezone)?;
+    // Hash the decoy password now, so the first sign-in with an unknown
+    // username takes no longer than any other.
+    tokio::task::spawn_blocking(|| {
+        domain::auth::password::decoy_hash();
+    })
+    .await
+    .map_err(|e| StartError(e.to_string()))?;
     Ok(Kefu::new(store, secret.as_bytes(), clock))
 }
 

@@ -9,7 +9,9 @@ use domain::auth::LoginKind;
 use protocol::{LoginRequest, LoginResponse, RefreshResponse, Success, UserInfo};
 
 use crate::error::ApiResult;
-use crate::extract::{client_ip, ApiJson, AuthStaff};
+use app::auth::ssr::client_ip;
+
+use crate::extract::{ApiJson, AuthStaff};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
