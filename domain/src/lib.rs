@@ -5,8 +5,12 @@
 //! every entry point maps to its own wire shape. It knows nothing of HTTP,
 //! Leptos or JSON envelopes: `server` and `app` call into it.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod listing;
+pub mod money;
+pub mod players;
 pub mod secrets;
 pub mod staff;
 pub mod store;

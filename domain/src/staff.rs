@@ -237,3 +237,192 @@ mod tests {
         assert!(validate_username(&"x".repeat(33)).is_err());
     }
 }
+
+/// Staff administration by super admins (seed 000 §3, API.md "Staff").
+/// Every write ends the target's tokens where API.md says so and is audited.
+pub mod admin {
+    use protocol::staff::{CreateStaffRequest, StaffAccount};
+
+    use super::*;
+    use crate::audit;
+    use crate::auth::Principal;
+    use crate::Kefu;
+
+    const SUPER: &[Role] = &[Role::Super];
+
+    impl Kefu {
+        pub fn staff_to_wire(&self, s: &Staff) -> StaffAccount {
+            let info = s.user_info(self.clock());
+            StaffAccount {
+                id: s.id,
+                username: info.username,
+                is_super: info.is_super,
+                is_admin: info.is_admin,
+                user_type: info.user_type,
+                status: s.status.as_str().to_owned(),
+                created_at: info.created_at,
+                last_login: info.last_login,
+            }
+        }
+
+        pub async fn list_staff(&self, who: &Principal) -> Result<Vec<StaffAccount>> {
+            who.require(SUPER)?;
+            let rows: Vec<StaffRow> =
+                sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff ORDER BY id"))
+                    .fetch_all(self.store().pool())
+                    .await?;
+            rows.into_iter()
+                .map(|r| Staff::try_from(r).map(|s| self.staff_to_wire(&s)))
+                .collect()
+        }
+
+        pub async fn create_staff(
+            &self,
+            who: &Principal,
+            req: &CreateStaffRequest,
+        ) -> Result<Staff> {
+            who.require(SUPER)?;
+            let role = if req.is_super == Some(true) {
+                Role::Super
+            } else {
+                match req.user_type.as_deref().unwrap_or("admin") {
+                    "admin" => Role::Admin,
+                    "customer_service" => Role::Agent,
+                    "super_admin" => Role::Super,
+                    _ => {
+                        return Err(Error::invalid(
+                            "user_type",
+                            "must be admin or customer_service",
+                        ))
+                    }
+                }
+            };
+            let staff = create(self.store(), req.username.trim(), &req.password, role).await?;
+            let mut conn = self.store().pool().acquire().await?;
+            audit::record(
+                &mut conn,
+                who,
+                "staff.create",
+                &staff.username,
+                role.as_str(),
+            )
+            .await?;
+            Ok(staff)
+        }
+
+        async fn target(&self, id: i64) -> Result<Staff> {
+            by_id(self.store(), id)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("staff {id}")))
+        }
+
+        /// Sets a new password and ends every token of that staff member.
+        pub async fn change_staff_password(
+            &self,
+            who: &Principal,
+            id: i64,
+            new_password: &str,
+        ) -> Result<()> {
+            who.require(SUPER)?;
+            password::validate(new_password)
+                .map_err(|_| Error::invalid("new_password", "must be 8 to 128 characters"))?;
+            let target = self.target(id).await?;
+            let hash = password::hash(new_password.to_owned()).await?;
+            let mut tx = self.store().pool().begin().await?;
+            sqlx::query("UPDATE staff SET password_hash = $1, token_version = token_version + 1 WHERE id = $2")
+                .bind(hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            audit::record(&mut tx, who, "staff.password", &target.username, "").await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// Enables or disables; disabling ends their tokens. A super admin
+        /// cannot disable themself, and the last active super admin stays.
+        pub async fn set_staff_status(&self, who: &Principal, id: i64, status: &str) -> Result<()> {
+            who.require(SUPER)?;
+            let status = Status::parse(status)?;
+            let target = self.target(id).await?;
+            if status == Status::Inactive && id == who.id {
+                return Err(Error::Conflict(
+                    "you cannot disable your own account".to_owned(),
+                ));
+            }
+            let mut tx = self.store().pool().begin().await?;
+            let done = sqlx::query(
+                "UPDATE staff SET status = $1, token_version = token_version + 1 WHERE id = $2 \
+                 AND ($1 = 'active' OR role <> 'super' OR \
+                      (SELECT COUNT(*) FROM staff WHERE role = 'super' AND status = 'active' AND id <> $2) > 0)",
+            )
+            .bind(status.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(Error::Conflict(
+                    "the last active super admin must stay active".to_owned(),
+                ));
+            }
+            audit::record(
+                &mut tx,
+                who,
+                "staff.status",
+                &target.username,
+                status.as_str(),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// Deletes a staff member (their tokens die with the row).
+        pub async fn delete_staff(&self, who: &Principal, id: i64) -> Result<()> {
+            who.require(SUPER)?;
+            let target = self.target(id).await?;
+            if id == who.id {
+                return Err(Error::Conflict(
+                    "you cannot delete your own account".to_owned(),
+                ));
+            }
+            let mut tx = self.store().pool().begin().await?;
+            let done = sqlx::query(
+                "DELETE FROM staff WHERE id = $1 AND (role <> 'super' OR \
+                 (SELECT COUNT(*) FROM staff WHERE role = 'super' AND status = 'active' AND id <> $1) > 0)",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(Error::Conflict(
+                    "the last active super admin cannot be deleted".to_owned(),
+                ));
+            }
+            audit::record(
+                &mut tx,
+                who,
+                "staff.delete",
+                &target.username,
+                target.role.as_str(),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// Ends every token of a staff member (seed 004 force_logout).
+        pub async fn force_logout(&self, who: &Principal, id: i64) -> Result<()> {
+            who.require(SUPER)?;
+            let target = self.target(id).await?;
+            let mut tx = self.store().pool().begin().await?;
+            sqlx::query("UPDATE staff SET token_version = token_version + 1 WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            audit::record(&mut tx, who, "staff.force_logout", &target.username, "").await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}

@@ -6,6 +6,8 @@
 
 pub mod auth;
 pub mod envelope;
+pub mod players;
+pub mod staff;
 
 pub use auth::{LoginRequest, LoginResponse, RefreshResponse, UserInfo, UserType};
 pub use envelope::{ErrorBody, Success};

@@ -74,6 +74,8 @@ pub struct Principal {
     /// The token's id and expiry, for logout.
     pub jti: String,
     pub exp: i64,
+    /// Where the request came from (for the audit log); empty when unknown.
+    pub ip: String,
 }
 
 impl Principal {
@@ -211,6 +213,7 @@ impl Kefu {
             role: staff.role,
             jti: claims.jti,
             exp: claims.exp,
+            ip: String::new(),
         };
         Ok((principal, staff))
     }
