@@ -19,6 +19,14 @@ impl<T> Success<T> {
         Self::with_msg("success", data)
     }
 
+    /// One page of a list: `data` plus the `total` across all pages.
+    pub fn page(data: T, total: i64) -> Self {
+        Success {
+            total: Some(total),
+            ..Self::data(data)
+        }
+    }
+
     pub fn with_msg(msg: &str, data: T) -> Self {
         Success {
             code: 0,

@@ -82,6 +82,42 @@ fn describe(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     ApiError::BadRequest(format!("{field}: {message}"))
 }
 
+/// A query string; an undecodable one is a 400 naming the problem.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|r| ApiError::BadRequest(format!("query: {}", r.body_text())))
+    }
+}
+
+/// A path parameter; `id` segments that are not integers are a 400.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|_| ApiError::BadRequest("path: the id must be a whole number".to_owned()))
+    }
+}
+
 /// The staff member behind `Authorization: Bearer …`, the `token` query
 /// parameter, or the panel's session cookie.
 pub struct AuthStaff {
@@ -100,7 +136,8 @@ impl FromRequestParts<AppState> for AuthStaff {
             .or_else(|| query_token(parts))
             .or_else(|| app::auth::ssr::session_token(&parts.headers))
             .ok_or_else(|| domain::Error::Unauthenticated("missing token".to_owned()))?;
-        let (principal, staff) = state.kefu.authenticate(&token).await?;
+        let (mut principal, staff) = state.kefu.authenticate(&token).await?;
+        principal.ip = app::auth::ssr::client_ip(parts);
         Ok(AuthStaff { principal, staff })
     }
 }
