@@ -1068,3 +1068,40 @@ async fn staff_administration_and_guards() {
     }
     w.db.finish().await;
 }
+
+#[tokio::test]
+async fn demo_data_fills_an_empty_database_consistently() {
+    let w = world().await;
+    let k = &w.kefu;
+    let done = domain::demo::fill(k.store(), 300).await.unwrap();
+    assert_eq!(done.players, 300);
+    assert!(done.recharges > 100, "{}", done.recharges);
+    let (_, total) = k
+        .list_players(&w.sup, &PlayerQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(total, 300);
+    // Every player's paid total equals its non-gift ledger rows.
+    let (mismatches,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM players p WHERE p.membership_pay_fen <> \
+         (SELECT COALESCE(SUM(CASE WHEN r.is_gift = 0 THEN r.amount_fen ELSE 0 END), 0) FROM recharges r WHERE r.account = p.account)",
+    )
+    .fetch_one(k.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(mismatches, 0);
+    // Demo staff can sign in; a second fill is refused.
+    k.login(
+        domain::auth::LoginKind::Staff,
+        "xiaoqiao",
+        &done.staff_password,
+        "1.2.3.4",
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        domain::demo::fill(k.store(), 10).await,
+        Err(Error::Conflict(_))
+    ));
+    w.db.finish().await;
+}

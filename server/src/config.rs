@@ -31,6 +31,8 @@ pub enum Command {
     Migrate,
     /// Create a staff account (a super admin unless --role says otherwise).
     CreateAdmin(CreateAdmin),
+    /// Fill an empty database with demo players, recharges and staff.
+    DemoData(DemoData),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -117,6 +119,13 @@ pub struct CreateAdmin {
     pub password: String,
     #[arg(long, value_enum, default_value_t = NewRole::Super)]
     pub role: NewRole,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoData {
+    /// How many players to create.
+    #[arg(long, default_value_t = 2000)]
+    pub players: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -69,6 +69,20 @@ pub async fn run(cli: Cli) -> Result<(), StartError> {
             store.close().await;
             Ok(())
         }
+        Some(Command::DemoData(args)) => {
+            let store = domain::Store::open(&prepare_data_dir(&cli.common)?).await?;
+            let started = std::time::Instant::now();
+            let done = domain::demo::fill(&store, args.players).await?;
+            println!(
+                "demo data: {} players, {} recharges in {:.1} s; staff demo.admin (admin), xiaoqiao, daqiao, diaochan (agents), password {}",
+                done.players,
+                done.recharges,
+                started.elapsed().as_secs_f64(),
+                done.staff_password
+            );
+            store.close().await;
+            Ok(())
+        }
         Some(Command::CreateAdmin(args)) => {
             let store = domain::Store::open(&prepare_data_dir(&cli.common)?).await?;
             let staff =
