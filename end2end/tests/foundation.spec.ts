@@ -30,6 +30,10 @@ test("super admin signs in, sees every section, signs out", async ({ page }) => 
   await page.getByTestId("nav-staff").click();
   await expect(page).toHaveURL(/\/staff$/);
   await expect(page.getByTestId("page-title")).toHaveText("员工账号");
+  await expect(page).toHaveTitle("员工账号 · 客服后台");
+  const staff = await page.goto("/staff");
+  expect(staff?.status()).toBe(200);
+  await expect(page).toHaveTitle("员工账号 · 客服后台");
 
   await page.getByTestId("logout").click();
   await expect(page).toHaveURL(/\/login$/);
@@ -54,6 +58,10 @@ test("an agent lands on the desk without the staff link", async ({ page }) => {
   await expect(page.getByTestId("nav-staff")).toHaveCount(0);
   await expect(page.getByTestId("nav-players")).toHaveCount(0);
   await expect(page.getByTestId("user-role")).toHaveText("客服");
+  // Loaded directly, the desk renders on the server with its translated title.
+  const desk = await page.goto("/desk");
+  expect(desk?.status()).toBe(200);
+  await expect(page).toHaveTitle("客服工作台 · 客服后台");
   // A page the role may not open answers 403.
   const response = await page.goto("/staff");
   expect(response?.status()).toBe(403);

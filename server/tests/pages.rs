@@ -112,8 +112,13 @@ async fn panel_session_cookie_and_role_pages() {
     ] {
         assert!(html.contains(nav), "super admin sees {nav}");
     }
-    let (st, _, _) = get(&s, "/staff", Some(&super_cookie)).await;
+    let (st, _, html) = get(&s, "/staff", Some(&super_cookie)).await;
     assert_eq!(st, 200);
+    // The translated page title is rendered into <head>.
+    assert!(
+        html.contains("<title>员工账号 · 客服后台</title>"),
+        "{html}"
+    );
 
     // An admin sees no staff link and gets 403 on the staff page.
     let (_, set_cookie, _) = panel_login(&s, ADMIN.0, ADMIN.1).await;
@@ -136,6 +141,10 @@ async fn panel_session_cookie_and_role_pages() {
     assert_eq!((st, location.as_str()), (302, "/desk"));
     let (st, _, html) = get(&s, "/desk", Some(&agent_cookie)).await;
     assert_eq!(st, 200);
+    assert!(
+        html.contains("<title>客服工作台 · 客服后台</title>"),
+        "{html}"
+    );
     assert!(
         html.contains("nav-desk") && !html.contains("nav-staff") && !html.contains("nav-players")
     );

@@ -11,6 +11,7 @@ use crate::i18n::*;
 use crate::nav::Section;
 use crate::pages::errors::Forbidden;
 use crate::CurrentUser;
+use leptos_i18n::I18nContext;
 
 /// A section of the panel behind the sign-in and role check.
 #[component]
@@ -66,7 +67,7 @@ fn section_body(section: Section, user: &UserInfo) -> impl IntoView {
                         .filter(move |s| *s != Section::Home && s.allowed(role))
                         .map(|s| view! {
                             <li class="card">
-                                <a href=s.path()>{section_label(s)}</a>
+                                <a href=s.path()>{move || section_label(i18n, s)}</a>
                                 <p class="muted">{section_description(s)}</p>
                             </li>
                         })
@@ -76,8 +77,8 @@ fn section_body(section: Section, user: &UserInfo) -> impl IntoView {
             .into_any()
         }
         other => view! {
-            <Title text=move || section_label(other)/>
-            <h1 data-testid="page-title">{move || section_label(other)}</h1>
+            <Title text=move || section_label(i18n, other)/>
+            <h1 data-testid="page-title">{move || section_label(i18n, other)}</h1>
             <p class="muted">{section_description(other)}</p>
             <p class="notice" data-testid="section-coming">{t!(i18n, section.coming)}</p>
         }
@@ -85,8 +86,10 @@ fn section_body(section: Section, user: &UserInfo) -> impl IntoView {
     }
 }
 
-pub fn section_label(s: Section) -> String {
-    let i18n = use_i18n();
+/// The translated name of a section. Takes the context instead of looking
+/// it up, because `<Title>` evaluates its text after the page's reactive
+/// owner (where `use_i18n` works) has finished rendering.
+pub fn section_label(i18n: I18nContext<Locale>, s: Section) -> String {
     match s {
         Section::Home => t_string!(i18n, nav.home).to_string(),
         Section::Players => t_string!(i18n, nav.players).to_string(),
@@ -109,8 +112,7 @@ fn section_description(s: Section) -> impl IntoView {
     }
 }
 
-fn role_label(t: UserType) -> String {
-    let i18n = use_i18n();
+fn role_label(i18n: I18nContext<Locale>, t: UserType) -> String {
     match t {
         UserType::SuperAdmin => t_string!(i18n, roles.super_admin).to_string(),
         UserType::Admin => t_string!(i18n, roles.admin).to_string(),
@@ -135,7 +137,7 @@ fn Shell(user: UserInfo, current: Section, children: Children) -> impl IntoView 
             let current = (s == current).then_some("page");
             view! {
                 <A href=s.path() attr:data-testid=format!("nav-{}", s.id()) attr:aria-current=current>
-                    {move || section_label(s)}
+                    {move || section_label(i18n, s)}
                 </A>
             }
         })
@@ -149,7 +151,7 @@ fn Shell(user: UserInfo, current: Section, children: Children) -> impl IntoView 
                 </nav>
                 <div class="who">
                     <span data-testid="user-name">{user.username.clone()}</span>
-                    <span class="role" data-testid="user-role">{move || role_label(role)}</span>
+                    <span class="role" data-testid="user-role">{move || role_label(i18n, role)}</span>
                     <LanguageSwitch/>
                     <ActionForm action=logout attr:class="inline">
                         <button type="submit" class="button" data-testid="logout">{t!(i18n, nav.logout)}</button>
