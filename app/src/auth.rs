@@ -78,6 +78,18 @@ pub mod ssr {
         use_context::<Parts>().ok_or_else(|| ServerFnError::new("internal:no-request"))
     }
 
+    /// The signed-in staff member behind the session cookie, with the
+    /// request's address for the audit log.
+    pub async fn principal() -> Result<domain::Principal, ServerFnError> {
+        let kefu = kefu()?;
+        let parts = parts()?;
+        let token =
+            session_token(&parts.headers).ok_or_else(|| ServerFnError::new("unauthenticated"))?;
+        let (mut who, _) = kefu.authenticate(&token).await.map_err(to_server_error)?;
+        who.ip = client_ip(&parts);
+        Ok(who)
+    }
+
     /// The peer address the server recorded for this request.
     pub fn client_ip(parts: &Parts) -> String {
         parts
@@ -148,9 +160,9 @@ pub mod ssr {
             AccountDisabled => "disabled".to_owned(),
             Forbidden(_) => "forbidden".to_owned(),
             RateLimited { retry_after_secs } => format!("rate_limited:{retry_after_secs}"),
-            Invalid { field, .. } => format!("invalid:{field}"),
-            NotFound(_) => "not_found".to_owned(),
-            Conflict(_) => "conflict".to_owned(),
+            Invalid { field, message } => format!("invalid:{field}:{message}"),
+            NotFound(m) => format!("not_found:{m}"),
+            Conflict(m) => format!("conflict:{m}"),
             Internal(detail) => {
                 let id = uuid_like();
                 tracing::error!(request_id = %id, %detail, "server function failed");

@@ -11,6 +11,7 @@
 //! - Which sections a role sees is decided by [`nav::Section::allowed`]; the
 //!   operations behind them check the role again in `domain`.
 
+pub mod api;
 pub mod auth;
 pub mod i18n;
 pub mod nav;
@@ -24,7 +25,11 @@ use leptos_router::{path, SsrMode};
 
 use crate::i18n::*;
 use crate::nav::Section;
-use crate::pages::{errors::NotFound, login::LoginPage, shell::SectionPage};
+use crate::pages::{
+    errors::NotFound,
+    login::LoginPage,
+    shell::{SectionPage, Sub},
+};
 
 /// The HTML document the server sends; the browser hydrates `<App/>` inside.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -77,7 +82,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                         <Route path=path!("/") view=|| view! { <SectionPage section=Section::Home/> } ssr=SsrMode::Async/>
                         <Route path=path!("/players") view=|| view! { <SectionPage section=Section::Players/> } ssr=SsrMode::Async/>
+                        <Route path=path!("/players/new") view=|| view! { <SectionPage section=Section::Players sub=Sub::PlayerNew/> } ssr=SsrMode::Async/>
+                        <Route path=path!("/players/:account") view=|| view! { <SectionPage section=Section::Players sub=Sub::PlayerDetail/> } ssr=SsrMode::Async/>
+                        <Route path=path!("/players/:account/edit") view=|| view! { <SectionPage section=Section::Players sub=Sub::PlayerEdit/> } ssr=SsrMode::Async/>
                         <Route path=path!("/staff") view=|| view! { <SectionPage section=Section::Staff/> } ssr=SsrMode::Async/>
+                        <Route path=path!("/staff/audit") view=|| view! { <SectionPage section=Section::Staff sub=Sub::Audit/> } ssr=SsrMode::Async/>
                         <Route path=path!("/analytics") view=|| view! { <SectionPage section=Section::Analytics/> } ssr=SsrMode::Async/>
                         <Route path=path!("/desk") view=|| view! { <SectionPage section=Section::Desk/> } ssr=SsrMode::Async/>
                         <Route path=path!("/system") view=|| view! { <SectionPage section=Section::System/> } ssr=SsrMode::Async/>

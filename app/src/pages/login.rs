@@ -81,7 +81,12 @@ pub fn LoginPage() -> impl IntoView {
 
 /// The translated message for an error code of [`crate::auth`].
 fn error_message(i18n: leptos_i18n::I18nContext<Locale>, code: &str) -> String {
-    let (kind, arg) = code.split_once(':').unwrap_or((code, ""));
+    let (kind, rest) = code.split_once(':').unwrap_or((code, ""));
+    let arg = if kind == "invalid" {
+        rest.split(':').next().unwrap_or("")
+    } else {
+        rest
+    };
     match kind {
         "invalid_credentials" => t_string!(i18n, login.errors.invalid_credentials).to_string(),
         "disabled" => t_string!(i18n, login.errors.disabled).to_string(),

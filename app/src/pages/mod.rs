@@ -2,4 +2,6 @@
 
 pub mod errors;
 pub mod login;
+pub mod players;
 pub mod shell;
+pub mod staff;

@@ -13,9 +13,20 @@ use crate::pages::errors::Forbidden;
 use crate::CurrentUser;
 use leptos_i18n::I18nContext;
 
+/// Which page of a section is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sub {
+    #[default]
+    Index,
+    PlayerNew,
+    PlayerDetail,
+    PlayerEdit,
+    Audit,
+}
+
 /// A section of the panel behind the sign-in and role check.
 #[component]
-pub fn SectionPage(section: Section) -> impl IntoView {
+pub fn SectionPage(section: Section, #[prop(optional)] sub: Sub) -> impl IntoView {
     let i18n = use_i18n();
     let user = expect_context::<CurrentUser>().0;
     view! {
@@ -26,11 +37,14 @@ pub fn SectionPage(section: Section) -> impl IntoView {
                         view! { <Redirect path=Section::Desk.path()/> }.into_any()
                     }
                     Ok(Some(u)) => {
-                        let allowed = section.allowed(u.user_type);
+                        // Editing players is for super admins; the audit log too.
+                        let allowed = section.allowed(u.user_type)
+                            && (matches!(sub, Sub::Index | Sub::PlayerDetail)
+                                || u.user_type == UserType::SuperAdmin);
                         view! {
                             <Shell user=u.clone() current=section>
                                 {if allowed {
-                                    section_body(section, &u).into_any()
+                                    section_body(section, sub, &u).into_any()
                                 } else {
                                     view! { <Forbidden/> }.into_any()
                                 }}
@@ -45,8 +59,26 @@ pub fn SectionPage(section: Section) -> impl IntoView {
     }
 }
 
-fn section_body(section: Section, user: &UserInfo) -> impl IntoView {
+fn section_body(section: Section, sub: Sub, user: &UserInfo) -> impl IntoView {
+    use crate::pages::players::{PlayerDetail, PlayerForm, PlayersList};
+    use crate::pages::staff::{AuditPage, StaffPage};
     let i18n = use_i18n();
+    let is_super = user.user_type == UserType::SuperAdmin;
+    match (section, sub) {
+        (Section::Players, Sub::Index) => return view! { <PlayersList is_super/> }.into_any(),
+        (Section::Players, Sub::PlayerDetail) => {
+            return view! { <PlayerDetail is_super/> }.into_any()
+        }
+        (Section::Players, Sub::PlayerNew) => {
+            return view! { <PlayerForm editing=false/> }.into_any()
+        }
+        (Section::Players, Sub::PlayerEdit) => {
+            return view! { <PlayerForm editing=true/> }.into_any()
+        }
+        (Section::Staff, Sub::Audit) => return view! { <AuditPage/> }.into_any(),
+        (Section::Staff, _) => return view! { <StaffPage me=user.id/> }.into_any(),
+        _ => {}
+    }
     match section {
         Section::Home => {
             let name = user.username.clone();

@@ -1,0 +1,144 @@
+import { test, expect, Page, APIRequestContext } from "@playwright/test";
+
+const ADMIN_PASSWORD = process.env.KEFU_E2E_ADMIN_PASSWORD ?? "";
+const STAFF_PASSWORD = process.env.KEFU_E2E_AGENT_PASSWORD ?? "";
+
+async function hydrated(page: Page) {
+  await page.waitForSelector('body[data-hydrated="true"]');
+}
+
+async function signIn(page: Page, username: string, password: string) {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByTestId("login-username").fill(username);
+  await page.getByTestId("login-password").fill(password);
+  await page.getByTestId("login-submit").click();
+  await expect(page).not.toHaveURL(/\/login$/);
+}
+
+async function token(request: APIRequestContext, username: string, password: string) {
+  const r = await request.post("/api/cs_login", { data: { username, password } });
+  expect(r.status()).toBe(200);
+  return (await r.json()).access_token as string;
+}
+
+async function seedPlayer(request: APIRequestContext, t: string, body: object) {
+  const r = await request.post("/api/admin/users", { data: body, headers: { Authorization: `Bearer ${t}` } });
+  expect(r.status(), await r.text()).toBe(200);
+}
+
+test("a super admin filters by two filters and the URL keeps them", async ({ page, request }) => {
+  const t = await token(request, "admin", ADMIN_PASSWORD);
+  await seedPlayer(request, t, { account: "f.one", server_name: "洛阳", game_platform: 1 });
+  await seedPlayer(request, t, { account: "f.two", server_name: "洛阳", game_platform: 2 });
+  await seedPlayer(request, t, { account: "f.three", server_name: "许昌", game_platform: 1 });
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await page.goto("/players");
+  await hydrated(page);
+  await page.getByTestId("filter-server_name").fill("洛阳");
+  await page.getByTestId("filter-game_platform_list").fill("1");
+  await page.getByTestId("filter-apply").click();
+  await expect(page).toHaveURL(/server_name=%E6%B4%9B%E9%98%B3|server_name=洛阳/);
+  await expect(page).toHaveURL(/game_platform_list=1/);
+  await expect(page.getByTestId("row-f.one")).toBeVisible();
+  await expect(page.getByTestId("row-f.two")).toHaveCount(0);
+  await expect(page.getByTestId("row-f.three")).toHaveCount(0);
+  await expect(page.getByTestId("total")).toHaveText("共 1 条");
+  // The filtered view survives a reload (it lives in the URL).
+  await page.reload();
+  await expect(page.getByTestId("row-f.one")).toBeVisible();
+  await expect(page.getByTestId("filter-server_name")).toHaveValue("洛阳");
+});
+
+test("create, recharge with a previewed expiry, history, transfer, batch delete", async ({ page, request }) => {
+  page.on("dialog", (d) => d.accept());
+  const t = await token(request, "admin", ADMIN_PASSWORD);
+  await seedPlayer(request, t, { account: "r.target" });
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await page.goto("/players");
+  await hydrated(page);
+  await page.getByTestId("player-new").click();
+  await expect(page).toHaveURL(/\/players\/new$/);
+  await page.getByTestId("input-account").fill("r.new");
+  await page.getByTestId("input-server_name").fill("成都");
+  await page.getByTestId("player-save").click();
+  await expect(page).toHaveURL(/\/players\/r\.new$/);
+  await expect(page.getByTestId("field-server_name")).toHaveText("成都");
+  await expect(page.getByTestId("field-membership_expire_date")).toHaveText("");
+
+  await page.getByTestId("recharge-amount").fill("30");
+  await page.getByTestId("recharge-days").fill("30");
+  await page.getByTestId("recharge-agent").fill("小乔");
+  await expect(page.getByTestId("recharge-preview")).toContainText("新到期时间：");
+  await page.getByTestId("recharge-submit").click();
+  await expect(page.getByTestId("recharge-result")).toContainText("充值成功");
+  await expect(page.getByTestId("field-membership_expire_date")).not.toHaveText("");
+  await expect(page.getByTestId("field-membership_pay_money")).toHaveText("30.00");
+  await expect(page.getByTestId("recharge-history").locator("tbody tr")).toHaveCount(1);
+  await expect(page.getByTestId("recharge-history").locator("tbody tr").first()).toContainText("小乔");
+
+  await page.getByTestId("transfer-target").fill("r.target");
+  await page.getByTestId("transfer-submit").click();
+  await expect(page.getByTestId("transfer-result")).toContainText("r.target");
+  await expect(page.getByTestId("field-membership_pay_money")).toHaveText("0.00");
+  const target = await request.get("/api/admin/users/r.target", { headers: { Authorization: `Bearer ${t}` } });
+  expect((await target.json()).data.membership_pay_money).toBe(30);
+
+  // Batch delete two players from the table.
+  await page.goto("/players?keyword=r.");
+  await hydrated(page);
+  await page.getByTestId("select-r.new").check();
+  await page.getByTestId("select-r.target").check();
+  await page.getByTestId("batch-delete").click();
+  await expect(page.getByTestId("toast")).toHaveText("已删除 2 个玩家。");
+  await expect(page.getByTestId("row-r.new")).toHaveCount(0);
+  await expect(page.getByTestId("row-r.target")).toHaveCount(0);
+});
+
+test("an admin reads players without edit controls and the API refuses writes", async ({ page, request }) => {
+  const t = await token(request, "admin", ADMIN_PASSWORD);
+  await seedPlayer(request, t, { account: "ro.player" });
+  await signIn(page, "admin.e2e", STAFF_PASSWORD);
+  await page.goto("/players");
+  await hydrated(page);
+  await expect(page.getByTestId("row-ro.player")).toBeVisible();
+  await expect(page.getByTestId("player-new")).toHaveCount(0);
+  await expect(page.getByTestId("batch-delete")).toHaveCount(0);
+  await expect(page.getByTestId("select-ro.player")).toHaveCount(0);
+  await page.goto("/players/ro.player");
+  await expect(page.getByTestId("page-title")).toHaveText("ro.player");
+  await expect(page.getByTestId("recharge-form")).toHaveCount(0);
+  await expect(page.getByTestId("player-edit")).toHaveCount(0);
+  const admin = await token(request, "admin.e2e", STAFF_PASSWORD);
+  const r = await request.post("/api/admin/users", { data: { account: "nope" }, headers: { Authorization: `Bearer ${admin}` } });
+  expect(r.status()).toBe(403);
+  const edit = await page.goto("/players/ro.player/edit");
+  expect(edit?.status()).toBe(403);
+});
+
+test("a super admin creates an agent, disables it, and it can no longer sign in", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await page.goto("/staff");
+  await hydrated(page);
+  await page.getByTestId("staff-username").fill("lu.xun");
+  await page.getByTestId("staff-password").fill("lu-xun-password");
+  await page.getByTestId("staff-role").selectOption("customer_service");
+  await page.getByTestId("staff-create").click();
+  const row = page.getByTestId("staff-lu.xun");
+  await expect(row).toBeVisible();
+  await expect(row.getByTestId("staff-status")).toHaveText("启用");
+  await row.getByTestId("staff-toggle").click();
+  await expect(row.getByTestId("staff-status")).toHaveText("停用");
+  // The audit log shows both writes.
+  await page.goto("/staff/audit?target=lu.xun");
+  await expect(page.getByTestId("audit-table")).toContainText("staff.create");
+  await expect(page.getByTestId("audit-table")).toContainText("staff.status");
+
+  await page.getByTestId("logout").click();
+  await expect(page).toHaveURL(/\/login$/);
+  await hydrated(page);
+  await page.getByTestId("login-username").fill("lu.xun");
+  await page.getByTestId("login-password").fill("lu-xun-password");
+  await page.getByTestId("login-submit").click();
+  await expect(page.getByTestId("login-error")).toHaveText("此账号已被停用，请联系超级管理员。");
+});
