@@ -183,16 +183,7 @@ impl Kefu {
                 .map(str::to_owned)
         };
         if let Some(k) = given(&q.keyword) {
-            f.contains(
-                &[
-                    "account",
-                    "real_account",
-                    "main_account",
-                    "contact",
-                    "remarks",
-                ],
-                &k,
-            );
+            keyword_clause(&mut f, self.store().backend(), &k);
         }
         for (field, value) in [
             ("account", &q.account),
@@ -815,6 +806,32 @@ impl Kefu {
             transferred_days: days,
             transferred_amount: fen_to_yuan(s_paid),
         })
+    }
+}
+
+/// The keyword filter through each backend's substring index (migration
+/// 0003): FTS5 trigram on SQLite for keywords of 3+ characters, pg_trgm on
+/// PostgreSQL; both match case-insensitively, like the other text filters.
+fn keyword_clause(f: &mut Filter, backend: crate::store::Backend, keyword: &str) {
+    use crate::store::Backend;
+    const FIELDS: [&str; 5] = [
+        "account",
+        "real_account",
+        "main_account",
+        "contact",
+        "remarks",
+    ];
+    match backend {
+        Backend::Sqlite if keyword.chars().count() >= 3 => {
+            // One FTS5 phrase: the keyword, quotes doubled.
+            let p = f.bind_text(format!("\"{}\"", keyword.replace('"', "\"\"")));
+            f.clause(format!("rowid IN (SELECT rowid FROM players_fts WHERE players_fts MATCH {p})"));
+        }
+        Backend::Sqlite => f.contains(&FIELDS, keyword),
+        Backend::Postgres => f.contains(
+            &["account || ' | ' || real_account || ' | ' || main_account || ' | ' || contact || ' | ' || remarks"],
+            keyword,
+        ),
     }
 }
 

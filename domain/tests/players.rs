@@ -555,6 +555,34 @@ async fn create_update_delete_and_bad_input() {
     .unwrap();
     let p = k.get_player(&w.sup, "ma.chao").await.unwrap();
     assert_eq!((p.remarks.as_str(), p.membership_level), ("西凉", 2));
+    // The keyword index follows updates.
+    let find = |kw: &str| PlayerQuery {
+        keyword: Some(kw.to_owned()),
+        ..Default::default()
+    };
+    k.update_player(
+        &w.sup,
+        "ma.chao",
+        &PlayerInput {
+            remarks: Some("西凉铁骑".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(k.list_players(&w.sup, &find("凉铁骑")).await.unwrap().1, 1);
+    k.update_player(
+        &w.sup,
+        "ma.chao",
+        &PlayerInput {
+            remarks: Some("锦马超".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(k.list_players(&w.sup, &find("凉铁骑")).await.unwrap().1, 0);
+    assert_eq!(k.list_players(&w.sup, &find("锦马超")).await.unwrap().1, 1);
     assert!(matches!(
         k.update_player(&w.sup, "nobody", &PlayerInput::default())
             .await,
@@ -582,6 +610,12 @@ async fn create_update_delete_and_bad_input() {
         "accounts"
     );
     k.delete_player(&w.sup, "a3").await.unwrap();
+    k.delete_player(&w.sup, "ma.chao").await.unwrap();
+    let find = |kw: &str| PlayerQuery {
+        keyword: Some(kw.to_owned()),
+        ..Default::default()
+    };
+    assert_eq!(k.list_players(&w.sup, &find("锦马超")).await.unwrap().1, 0);
     assert!(matches!(
         k.delete_player(&w.sup, "a3").await,
         Err(Error::NotFound(_))
@@ -594,7 +628,7 @@ async fn create_update_delete_and_bad_input() {
     // Every write left an audit row, with the actor and IP.
     let (log, total) = k.audit_log(&w.sup, &AuditQuery::default()).await.unwrap();
     let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(total, 7, "{actions:?}");
+    assert_eq!(total, 10, "{actions:?}");
     assert_eq!(actions[0], "player.delete");
     assert!(actions.contains(&"player.batch_delete") && actions.contains(&"player.update"));
     assert!(log.iter().all(|e| e.actor == "root" && e.ip == "10.0.0.9"));
