@@ -5,8 +5,9 @@
 //!   `contact`, `server_info`, `remarks` match a case-insensitive substring;
 //!   `server_name` matches exactly (it names one game server).
 //! - Ranges are inclusive; a bare date as a range end means the whole day.
-//! - Sorting on any appendix A field; ties break by account; a missing expiry
-//!   sorts first ascending and last descending on both backends.
+//! - Sorting on any appendix A field; ties break by insertion order on SQLite
+//!   (its indexes already hold that order) and by account on PostgreSQL; a
+//!   missing expiry sorts first ascending and last descending on both.
 //! - A recharge without `membership_level` keeps the level, lifting a free
 //!   player (level 0) to 1. A gift adds days but neither revenue nor paid total.
 //! - The recharge ledger and transfer records keep rows of deleted players,
@@ -301,11 +302,26 @@ impl Kefu {
             "ASC NULLS FIRST"
         };
         let total = f.count(self.store(), "players").await?;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM players{} ORDER BY {column} {order}, account ASC LIMIT {size} OFFSET {}",
-            f.where_sql(),
-            (page - 1) * size
-        );
+        let offset = (page - 1) * size;
+        let sql = match self.store().backend() {
+            // Deferred join: find the page's rowids from the index alone,
+            // then read just those rows (deep pages skip index entries, not rows).
+            // Ties break by rowid in the sort's direction: every index already
+            // orders its entries that way, so no sort step is needed.
+            crate::store::Backend::Sqlite => {
+                let dir = if descending { "DESC" } else { "ASC" };
+                format!(
+                    "SELECT {COLUMNS} FROM players WHERE rowid IN (SELECT rowid FROM players{} \
+                     ORDER BY {column} {order}, rowid {dir} LIMIT {size} OFFSET {offset}) \
+                     ORDER BY {column} {order}, rowid {dir}",
+                    f.where_sql()
+                )
+            }
+            crate::store::Backend::Postgres => format!(
+                "SELECT {COLUMNS} FROM players{} ORDER BY {column} {order}, account ASC LIMIT {size} OFFSET {offset}",
+                f.where_sql()
+            ),
+        };
         let rows: Vec<PlayerRow> = f.fetch_all(self.store(), &sql).await?;
         Ok((
             rows.into_iter().map(|r| self.player_to_wire(r)).collect(),
