@@ -90,15 +90,23 @@ impl Filter {
         }
     }
 
-    pub async fn count(&self, store: &Store, table: &str) -> Result<i64> {
-        let sql = format!("SELECT COUNT(*) FROM {table}{}", self.where_sql());
-        let mut q = sqlx::query_as::<_, (i64,)>(&sql);
+    /// Binds every value, in placeholder order.
+    fn bind<'q, O>(
+        &'q self,
+        mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
         for b in &self.binds {
             q = match b {
                 Value::Text(s) => q.bind(s.as_str()),
                 Value::Int(i) => q.bind(*i),
             };
         }
+        q
+    }
+
+    pub async fn count(&self, store: &Store, table: &str) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM {table}{}", self.where_sql());
+        let q = self.bind(sqlx::query_as::<_, (i64,)>(&sql));
         Ok(q.fetch_one(store.pool()).await?.0)
     }
 
@@ -106,14 +114,10 @@ impl Filter {
     where
         T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
     {
-        let mut q = sqlx::query_as::<_, T>(sql);
-        for b in &self.binds {
-            q = match b {
-                Value::Text(s) => q.bind(s.as_str()),
-                Value::Int(i) => q.bind(*i),
-            };
-        }
-        Ok(q.fetch_all(store.pool()).await?)
+        Ok(self
+            .bind(sqlx::query_as::<_, T>(sql))
+            .fetch_all(store.pool())
+            .await?)
     }
 }
 
