@@ -193,9 +193,10 @@ pub mod testing {
             }
         }
 
-        /// Closes the pool and drops a PostgreSQL test database.
+        /// Closes the pool and drops a PostgreSQL test database. A pool
+        /// that does not close within 10 s is left to the forced drop.
         pub async fn finish(self) {
-            self.store.close().await;
+            let _ = tokio::time::timeout(Duration::from_secs(10), self.store.close()).await;
             if let Some((admin, name)) = &self.pg_admin_url {
                 if let Ok(admin_store) = Store::connect(admin).await {
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -1,20 +1,8 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
+import { fillSignIn as signIn, hydrated } from "./helpers";
 
 const ADMIN_PASSWORD = process.env.KEFU_E2E_ADMIN_PASSWORD ?? "";
 const AGENT = { username: "agent.e2e", password: process.env.KEFU_E2E_AGENT_PASSWORD ?? "" };
-
-/** Waits until the WASM bundle hydrated the page (App sets body[data-hydrated]). */
-async function hydrated(page: Page) {
-  await page.waitForSelector('body[data-hydrated="true"]');
-}
-
-async function signIn(page: Page, username: string, password: string) {
-  await page.goto("/login");
-  await hydrated(page);
-  await page.getByTestId("login-username").fill(username);
-  await page.getByTestId("login-password").fill(password);
-  await page.getByTestId("login-submit").click();
-}
 
 test("super admin signs in, sees every section, signs out", async ({ page }) => {
   await signIn(page, "admin", ADMIN_PASSWORD);

@@ -1,20 +1,8 @@
-import { test, expect, Page, APIRequestContext } from "@playwright/test";
+import { test, expect, APIRequestContext } from "@playwright/test";
+import { hydrated, signIn } from "./helpers";
 
 const ADMIN_PASSWORD = process.env.KEFU_E2E_ADMIN_PASSWORD ?? "";
 const STAFF_PASSWORD = process.env.KEFU_E2E_AGENT_PASSWORD ?? "";
-
-async function hydrated(page: Page) {
-  await page.waitForSelector('body[data-hydrated="true"]');
-}
-
-async function signIn(page: Page, username: string, password: string) {
-  await page.goto("/login");
-  await hydrated(page);
-  await page.getByTestId("login-username").fill(username);
-  await page.getByTestId("login-password").fill(password);
-  await page.getByTestId("login-submit").click();
-  await expect(page).not.toHaveURL(/\/login$/);
-}
 
 async function token(request: APIRequestContext, username: string, password: string) {
   const r = await request.post("/api/cs_login", { data: { username, password } });
