@@ -592,17 +592,6 @@ impl Kefu {
         req: &RechargeRequest,
     ) -> Result<RechargeResult> {
         who.require(WRITE)?;
-        self.recharge_as(who, account, req).await
-    }
-
-    /// The recharge itself, for callers that checked their own role rule
-    /// (the chat desk's `cs_recharge`).
-    pub async fn recharge_as(
-        &self,
-        who: &Principal,
-        account: &str,
-        req: &RechargeRequest,
-    ) -> Result<RechargeResult> {
         let amount_fen = yuan_to_fen("amount", req.amount)?;
         if !(1..=3650).contains(&req.duration) {
             return Err(Error::invalid("duration", "must be 1 to 3650 days"));

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -79,9 +79,6 @@ pub async fn api_body_limit(req: Request, next: Next) -> Response {
 pub async fn api_not_found() -> Response {
     ApiError::NoRoute.into_response()
 }
-
-/// Status used by tests to assert the origin refusal.
-pub const CROSS_ORIGIN_STATUS: StatusCode = StatusCode::FORBIDDEN;
 
 #[cfg(test)]
 mod tests {

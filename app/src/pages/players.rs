@@ -116,7 +116,7 @@ fn yes_no(i18n: I18nContext<Locale>, v: i64) -> String {
 }
 
 /// `2026-11-23T18:00:00+08:00` → `2026-11-23 18:00`.
-fn short_time(t: &str) -> String {
+pub fn short_time(t: &str) -> String {
     t.get(..16).unwrap_or(t).replace('T', " ")
 }
 

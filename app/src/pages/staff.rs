@@ -9,7 +9,7 @@ use protocol::UserType;
 
 use crate::api;
 use crate::i18n::*;
-use crate::pages::players::failure_text;
+use crate::pages::players::{failure_text, short_time};
 
 #[component]
 pub fn StaffPage(me: i64) -> impl IntoView {
@@ -105,7 +105,7 @@ pub fn StaffPage(me: i64) -> impl IntoView {
                                             <td>{s.username.clone()}</td>
                                             <td>{role}</td>
                                             <td data-testid="staff-status">{if active { t_string!(i18n, staff.active).to_string() } else { t_string!(i18n, staff.inactive).to_string() }}</td>
-                                            <td>{s.last_login.as_deref().map(|t| t.get(..16).unwrap_or(t).replace('T', " ")).unwrap_or_default()}</td>
+                                            <td>{s.last_login.as_deref().map(short_time).unwrap_or_default()}</td>
                                             <td class="row-actions">
                                                 <Show when=move || id != me>
                                                     <button class="button" data-testid="staff-toggle" on:click=move |_| {
