@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod chat;
 pub mod demo;
 pub mod error;
 pub mod listing;
@@ -33,6 +34,10 @@ pub struct KefuInner {
     pub tokens: auth::token::TokenKeys,
     pub throttle: auth::throttle::LoginThrottle,
     pub clock: time::BusinessClock,
+    /// Who is connected to the chat, with their outboxes.
+    pub hub: chat::hub::Hub,
+    /// Auto-accept runs one at a time.
+    pub dispatching: tokio::sync::Mutex<()>,
 }
 
 impl Kefu {
@@ -42,6 +47,8 @@ impl Kefu {
             tokens: auth::token::TokenKeys::new(jwt_secret),
             throttle: auth::throttle::LoginThrottle::default(),
             clock,
+            hub: chat::hub::Hub::new(),
+            dispatching: tokio::sync::Mutex::new(()),
         }))
     }
 

@@ -592,6 +592,47 @@ impl Kefu {
         req: &RechargeRequest,
     ) -> Result<RechargeResult> {
         who.require(WRITE)?;
+        self.apply_recharge(who, account, req, "player.recharge")
+            .await
+    }
+
+    /// A recharge from the chat desk (`POST /api/cs_recharge`): every staff
+    /// role may; the agent defaults to the caller. No gifts or level
+    /// changes from the desk.
+    pub async fn cs_recharge(
+        &self,
+        who: &Principal,
+        req: &protocol::chat::CsRechargeRequest,
+    ) -> Result<RechargeResult> {
+        who.require(&[Role::Super, Role::Admin, Role::Agent])?;
+        let agent = req
+            .service_agent
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .unwrap_or(&who.username);
+        let full = RechargeRequest {
+            amount: req.amount,
+            duration: req.duration,
+            service_agent: agent.to_owned(),
+            remark: req.remark.clone(),
+            is_gift: None,
+            membership_level: None,
+        };
+        self.apply_recharge(who, req.account.trim(), &full, "player.cs_recharge")
+            .await
+    }
+
+    async fn apply_recharge(
+        &self,
+        who: &Principal,
+        account: &str,
+        req: &RechargeRequest,
+        action: &str,
+    ) -> Result<RechargeResult> {
+        if account.is_empty() {
+            return Err(Error::invalid("account", "is required"));
+        }
         let amount_fen = yuan_to_fen("amount", req.amount)?;
         if !(1..=3650).contains(&req.duration) {
             return Err(Error::invalid("duration", "must be 1 to 3650 days"));
@@ -648,7 +689,7 @@ impl Kefu {
             "amount_fen={amount_fen} days={} gift={is_gift} level={level:?}",
             req.duration
         );
-        audit::record(&mut tx, who, "player.recharge", account, &detail).await?;
+        audit::record(&mut tx, who, action, account, &detail).await?;
         tx.commit().await?;
         Ok(RechargeResult {
             account: account.to_owned(),

@@ -336,6 +336,7 @@ pub mod admin {
                 .await?;
             audit::record(&mut tx, who, "staff.password", &target.username, "").await?;
             tx.commit().await?;
+            self.tokens_died(id);
             Ok(())
         }
 
@@ -374,6 +375,7 @@ pub mod admin {
             )
             .await?;
             tx.commit().await?;
+            self.tokens_died(id);
             Ok(())
         }
 
@@ -408,6 +410,7 @@ pub mod admin {
             )
             .await?;
             tx.commit().await?;
+            self.tokens_died(id);
             Ok(())
         }
 
@@ -422,6 +425,7 @@ pub mod admin {
                 .await?;
             audit::record(&mut tx, who, "staff.force_logout", &target.username, "").await?;
             tx.commit().await?;
+            self.tokens_died(id);
             Ok(())
         }
     }

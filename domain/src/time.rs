@@ -42,6 +42,17 @@ impl BusinessClock {
 }
 
 impl BusinessClock {
+    /// RFC 3339 with the business offset, to the millisecond (chat times,
+    /// where many messages share a second).
+    pub fn format_ms_precise(&self, ms: i64) -> String {
+        let utc: DateTime<Utc> = Utc
+            .timestamp_millis_opt(ms)
+            .single()
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        utc.with_timezone(&self.tz)
+            .to_rfc3339_opts(SecondsFormat::Millis, false)
+    }
+
     /// Parses an input time: RFC 3339, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`
     /// (the last two in the business time zone). A bare date means its first
     /// millisecond, or its last when `end_of_day` (inclusive range ends).

@@ -5,6 +5,7 @@
 //! compiles to WASM, so the browser and the server share one definition.
 
 pub mod auth;
+pub mod chat;
 pub mod envelope;
 pub mod players;
 pub mod staff;

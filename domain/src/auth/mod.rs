@@ -220,7 +220,10 @@ impl Kefu {
 
     /// Revokes the principal's current token.
     pub async fn logout(&self, who: &Principal) -> Result<()> {
-        revoke(self, &who.jti, who.exp).await
+        revoke(self, &who.jti, who.exp).await?;
+        self.hub()
+            .kick_token(&who.jti, protocol::chat::CLOSE_AUTH_FAILED);
+        Ok(())
     }
 
     /// A new token for the same staff member; the old one is revoked.
@@ -230,13 +233,23 @@ impl Kefu {
             .ok_or_else(|| Error::Unauthenticated("invalid token".to_owned()))?;
         let session = self.issue_session(&staff)?;
         revoke(self, &who.jti, who.exp).await?;
+        self.hub()
+            .kick_token(&who.jti, protocol::chat::CLOSE_AUTH_FAILED);
         Ok(session)
     }
 
     /// Ends every token of a staff member (password change, disable, force
     /// sign-out).
     pub async fn end_all_sessions(&self, staff_id: i64) -> Result<()> {
-        staff::bump_token_version(self.store(), staff_id).await
+        staff::bump_token_version(self.store(), staff_id).await?;
+        self.tokens_died(staff_id);
+        Ok(())
+    }
+
+    /// Closes the chat sockets of a staff member whose tokens just died.
+    pub fn tokens_died(&self, staff_id: i64) {
+        self.hub()
+            .kick_staff(staff_id, protocol::chat::CLOSE_AUTH_FAILED);
     }
 }
 

@@ -1,0 +1,250 @@
+//! Staff presence, status and auto-accept (DESIGN.md "Chat", seed 002).
+//!
+//! A staff member is online while any of their sockets is open; the status
+//! they chose (`online`, `busy`, `away`, `offline`) is kept in
+//! `agent_presence` and shown while they are connected. Opening the first
+//! socket with a stored `offline` sets `online`; closing the last socket
+//! shows `offline` to colleagues (the stored choice stays). Every change is
+//! broadcast to staff as `cs_status_updated`.
+//!
+//! Auto-accept: waiting chats, oldest first, go to connected staff whose
+//! status is `online`, whose auto-accept is on and whose active chats are
+//! below their capacity, least loaded first (ties: the lowest id). It runs
+//! after every event that can change the answer (a chat waits, an agent
+//! comes online or turns auto-accept on, a chat ends or moves), one run at a
+//! time, using the same conditional accept as the desk.
+
+use protocol::chat::{
+    AutoAcceptState, CsStatus, CsStatusResponse, CsStatusUpdated, OnlineStaff, OnlineStaffList,
+    ServerFrame,
+};
+use sqlx::FromRow;
+
+use super::hub::{Hub, StaffAudience};
+use crate::auth::Principal;
+use crate::time::now_ms;
+use crate::{Error, Kefu, Result};
+
+pub const STATUSES: &[&str] = &["online", "busy", "away", "offline"];
+pub const DEFAULT_CAPACITY: i64 = 5;
+pub const MAX_CAPACITY: i64 = 50;
+
+#[derive(Debug, Clone, FromRow)]
+struct PresenceRow {
+    status: String,
+    auto_accept: i64,
+    capacity: i64,
+    last_active: Option<i64>,
+}
+
+impl Kefu {
+    async fn presence_row(&self, staff_id: i64) -> Result<PresenceRow> {
+        sqlx::query(
+            "INSERT INTO agent_presence (staff_id, status, auto_accept, capacity) \
+             VALUES ($1, 'online', 0, $2) ON CONFLICT (staff_id) DO NOTHING",
+        )
+        .bind(staff_id)
+        .bind(DEFAULT_CAPACITY)
+        .execute(self.store().pool())
+        .await?;
+        Ok(sqlx::query_as(
+            "SELECT status, auto_accept, capacity, last_active FROM agent_presence WHERE staff_id = $1",
+        )
+        .bind(staff_id)
+        .fetch_one(self.store().pool())
+        .await?)
+    }
+
+    fn broadcast_status(&self, username: &str, status: &str) {
+        let frame = Hub::encode(&ServerFrame::CsStatusUpdated(CsStatusUpdated {
+            cs_account: username.to_owned(),
+            status: status.to_owned(),
+            updated_at: self.clock().format_ms_precise(now_ms()),
+        }));
+        self.hub().to_staff(StaffAudience::All, &frame, None);
+    }
+
+    /// The first socket of a staff member opened.
+    pub async fn staff_came_online(&self, who: &Principal) -> Result<()> {
+        let row = self.presence_row(who.id).await?;
+        let status = if row.status == "offline" {
+            "online"
+        } else {
+            row.status.as_str()
+        };
+        sqlx::query("UPDATE agent_presence SET status = $2, last_active = $3 WHERE staff_id = $1")
+            .bind(who.id)
+            .bind(status)
+            .bind(now_ms())
+            .execute(self.store().pool())
+            .await?;
+        self.broadcast_status(&who.username, status);
+        self.dispatch_later();
+        Ok(())
+    }
+
+    /// The last socket of a staff member closed.
+    pub async fn staff_went_offline(&self, who: &Principal) -> Result<()> {
+        sqlx::query("UPDATE agent_presence SET last_active = $2 WHERE staff_id = $1")
+            .bind(who.id)
+            .bind(now_ms())
+            .execute(self.store().pool())
+            .await?;
+        self.broadcast_status(&who.username, "offline");
+        Ok(())
+    }
+
+    pub async fn set_staff_chat_status(&self, who: &Principal, status: &str) -> Result<CsStatus> {
+        let status = status.trim();
+        if !STATUSES.contains(&status) {
+            return Err(Error::invalid(
+                "status",
+                "must be online, busy, away or offline",
+            ));
+        }
+        self.presence_row(who.id).await?;
+        sqlx::query("UPDATE agent_presence SET status = $2, last_active = $3 WHERE staff_id = $1")
+            .bind(who.id)
+            .bind(status)
+            .bind(now_ms())
+            .execute(self.store().pool())
+            .await?;
+        self.broadcast_status(&who.username, status);
+        if status == "online" {
+            self.dispatch_later();
+        }
+        Ok(CsStatus {
+            status: status.to_owned(),
+        })
+    }
+
+    pub async fn staff_chat_status(&self, who: &Principal) -> Result<CsStatusResponse> {
+        let row = self.presence_row(who.id).await?;
+        let status = if self.hub().is_staff_online(who.id) {
+            row.status
+        } else {
+            "offline".to_owned()
+        };
+        Ok(CsStatusResponse {
+            status,
+            last_active: row.last_active.map(|t| self.clock().format_ms_precise(t)),
+            auto_accept: row.auto_accept != 0,
+            capacity: row.capacity,
+        })
+    }
+
+    pub async fn set_auto_accept(
+        &self,
+        who: &Principal,
+        enabled: bool,
+        capacity: Option<i64>,
+    ) -> Result<AutoAcceptState> {
+        if let Some(c) = capacity {
+            if !(1..=MAX_CAPACITY).contains(&c) {
+                return Err(Error::invalid(
+                    "capacity",
+                    format!("must be 1 to {MAX_CAPACITY}"),
+                ));
+            }
+        }
+        let row = self.presence_row(who.id).await?;
+        let capacity = capacity.unwrap_or(row.capacity);
+        sqlx::query(
+            "UPDATE agent_presence SET auto_accept = $2, capacity = $3 WHERE staff_id = $1",
+        )
+        .bind(who.id)
+        .bind(i64::from(enabled))
+        .bind(capacity)
+        .execute(self.store().pool())
+        .await?;
+        if enabled {
+            self.dispatch_later();
+        }
+        Ok(AutoAcceptState { enabled, capacity })
+    }
+
+    /// Connected staff with their status and how many active chats they hold.
+    pub async fn online_staff(&self) -> Result<OnlineStaffList> {
+        let members = self.hub().online_staff();
+        let mut staff = Vec::with_capacity(members.len());
+        for m in members {
+            let row = self.presence_row(m.id).await?;
+            staff.push(OnlineStaff {
+                cs_account: m.username,
+                role: m.role.as_str().to_owned(),
+                status: row.status,
+                auto_accept: row.auto_accept != 0,
+                capacity: row.capacity,
+                load: self.load_of(m.id).await?,
+            });
+        }
+        Ok(OnlineStaffList { staff })
+    }
+
+    async fn load_of(&self, staff_id: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM chat_sessions WHERE agent_id = $1 AND status = 'active'",
+        )
+        .bind(staff_id)
+        .fetch_one(self.store().pool())
+        .await?;
+        Ok(n)
+    }
+
+    /// Runs auto-accept soon, in the background.
+    pub fn dispatch_later(&self) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.dispatch().await {
+                tracing::warn!(error = %e, "auto-accept run failed");
+            }
+        });
+    }
+
+    /// Hands waiting chats to agents with auto-accept on; answers how many.
+    pub async fn dispatch(&self) -> Result<usize> {
+        let _one_at_a_time = self.0.dispatching.lock().await;
+        let online = self.hub().online_staff();
+        if online.is_empty() {
+            return Ok(0);
+        }
+        // (load, id, username, capacity) of every candidate.
+        let mut candidates = Vec::new();
+        for m in &online {
+            let row = self.presence_row(m.id).await?;
+            if row.auto_accept != 0 && row.status == "online" {
+                let load = self.load_of(m.id).await?;
+                if load < row.capacity {
+                    candidates.push((load, m.id, m.username.clone(), row.capacity));
+                }
+            }
+        }
+        let spare: i64 = candidates.iter().map(|c| c.3 - c.0).sum();
+        if spare == 0 {
+            return Ok(0);
+        }
+        let waiting: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM chat_sessions WHERE status = 'pending' ORDER BY created_at, id LIMIT $1",
+        )
+        .bind(spare)
+        .fetch_all(self.store().pool())
+        .await?;
+        let mut handed = 0;
+        for (session_id,) in waiting {
+            candidates.retain(|c| c.0 < c.3);
+            let Some(best) = candidates.iter_mut().min_by_key(|c| (c.0, c.1)) else {
+                break;
+            };
+            match self.accept_as(&session_id, best.1, &best.2).await {
+                Ok(_) => {
+                    best.0 += 1;
+                    handed += 1;
+                }
+                // Someone accepted it by hand meanwhile.
+                Err(Error::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(handed)
+    }
+}

@@ -1,0 +1,510 @@
+//! Chat rules against the real store (SQLite, or PostgreSQL with
+//! TEST_DATABASE_URL): gap-free seq under concurrency, idempotent resends,
+//! the accept race, transfer, end, reopen and auto-accept.
+
+use std::collections::BTreeSet;
+
+use domain::auth::Principal;
+use domain::chat::hub::Outbox;
+use domain::chat::Actor;
+use domain::store::testing::TestStore;
+use domain::time::BusinessClock;
+use domain::{staff, Error, Kefu, Role};
+use protocol::chat::{HistoryRequest, SendMessageRequest, ServerFrame};
+use protocol::players::PlayerInput;
+
+struct World {
+    kefu: Kefu,
+    db: TestStore,
+    admin: Principal,
+    agents: Vec<Principal>,
+}
+
+async fn world(agents: usize) -> World {
+    let db = TestStore::new().await;
+    let kefu = Kefu::new(db.store.clone(), b"k", BusinessClock::default());
+    let make = |name: String, role| {
+        let kefu = kefu.clone();
+        async move {
+            let s = staff::create(kefu.store(), &name, "password-123", role)
+                .await
+                .unwrap();
+            Principal {
+                id: s.id,
+                username: s.username,
+                role,
+                jti: String::new(),
+                exp: 0,
+                ip: String::new(),
+            }
+        }
+    };
+    let admin = make("boss".into(), Role::Super).await;
+    let mut list = Vec::new();
+    for i in 0..agents {
+        list.push(make(format!("agent{i}"), Role::Agent).await);
+    }
+    for p in ["liu.bei", "guan.yu", "zhang.fei", "zhao.yun"] {
+        kefu.create_player(
+            &admin,
+            &PlayerInput {
+                account: Some(p.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    World {
+        kefu,
+        db,
+        admin,
+        agents: list,
+    }
+}
+
+fn msg(session: &str, text: &str, client: Option<&str>) -> SendMessageRequest {
+    SendMessageRequest {
+        session_id: session.into(),
+        content: text.into(),
+        content_type: None,
+        client_msg_id: client.map(Into::into),
+    }
+}
+
+fn player(a: &str) -> Actor {
+    Actor::Player(a.into())
+}
+
+async fn all_seqs(w: &World, session: &str) -> Vec<i64> {
+    let mut page = 1;
+    let mut seqs = Vec::new();
+    loop {
+        let h = w
+            .kefu
+            .chat_history(
+                &Actor::Staff(w.admin.clone()),
+                &HistoryRequest {
+                    session_id: session.into(),
+                    page: Some(page),
+                    limit: Some(100),
+                    after_seq: None,
+                },
+            )
+            .await
+            .unwrap();
+        if h.messages.is_empty() {
+            break;
+        }
+        seqs.extend(h.messages.iter().map(|m| m.seq));
+        page += 1;
+    }
+    seqs.sort();
+    seqs
+}
+
+fn online(w: &World, who: &Principal) -> Outbox {
+    w.kefu
+        .hub()
+        .register_staff(who.id, &who.username, who.role, None)
+        .0
+}
+
+fn drain(o: &mut Outbox) -> Vec<ServerFrame> {
+    let mut out = Vec::new();
+    while let Ok(f) = o.frames.try_recv() {
+        out.push(serde_json::from_str(&f).unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn seq_is_contiguous_with_50_concurrent_senders() {
+    let w = world(1).await;
+    let s = w.kefu.create_session("liu.bei").await.unwrap();
+    let agent = w.agents[0].clone();
+    w.kefu
+        .accept_session(&agent, &s.session_id, None)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let kefu = w.kefu.clone();
+        let actor = if i % 2 == 0 {
+            player("liu.bei")
+        } else {
+            Actor::Staff(agent.clone())
+        };
+        let req = msg(&s.session_id, &format!("message {i}"), None);
+        tasks.push(tokio::spawn(async move {
+            kefu.send_message(&actor, &req, None).await
+        }));
+    }
+    let mut acked = BTreeSet::new();
+    for t in tasks {
+        let ack = t.await.unwrap().unwrap();
+        assert!(acked.insert(ack.seq), "seq {} acknowledged twice", ack.seq);
+    }
+    let seqs = all_seqs(&w, &s.session_id).await;
+    // One system notice (accepted) plus the 50 messages, seq 1..=51.
+    assert_eq!(seqs, (1..=51).collect::<Vec<_>>());
+    let row = w.kefu.session_row(&s.session_id).await.unwrap();
+    assert_eq!(row.last_seq, 51);
+    assert_eq!(row.staff_unread, 25);
+    assert_eq!(row.player_unread, 25);
+    w.db.finish().await;
+}
+
+#[tokio::test]
+async fn a_resent_client_msg_id_stores_one_message() {
+    let w = world(0).await;
+    let s = w.kefu.create_session("guan.yu").await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        let kefu = w.kefu.clone();
+        let req = msg(&s.session_id, "只发一次", Some("c-1"));
+        tasks.push(tokio::spawn(async move {
+            kefu.send_message(&player("guan.yu"), &req, None).await
+        }));
+    }
+    let mut acks = Vec::new();
+    for t in tasks {
+        acks.push(t.await.unwrap().unwrap());
+    }
+    assert!(acks.iter().all(|a| a == &acks[0]), "{acks:?}");
+    assert_eq!(acks[0].client_msg_id.as_deref(), Some("c-1"));
+    assert_eq!(all_seqs(&w, &s.session_id).await, vec![acks[0].seq]);
+    // A new id is a new message.
+    let next = w
+        .kefu
+        .send_message(
+            &player("guan.yu"),
+            &msg(&s.session_id, "again", Some("c-2")),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.seq, acks[0].seq + 1);
+    w.db.finish().await;
+}
+
+#[tokio::test]
+async fn of_two_agents_accepting_at_once_exactly_one_wins() {
+    let w = world(2).await;
+    for round in 0..5 {
+        let account = ["liu.bei", "guan.yu", "zhang.fei", "zhao.yun", "liu.bei"][round];
+        let s = w.kefu.create_session(account).await.unwrap();
+        let a = {
+            let (k, p, id) = (w.kefu.clone(), w.agents[0].clone(), s.session_id.clone());
+            tokio::spawn(async move { k.accept_session(&p, &id, None).await })
+        };
+        let b = {
+            let (k, p, id) = (w.kefu.clone(), w.agents[1].clone(), s.session_id.clone());
+            tokio::spawn(async move { k.accept_session(&p, &id, None).await })
+        };
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "round {round}: {a:?} {b:?}");
+        let loser = if a.is_ok() { b } else { a };
+        assert!(matches!(loser, Err(Error::Conflict(_))));
+        let row = w.kefu.session_row(&s.session_id).await.unwrap();
+        assert_eq!(row.status, "active");
+        w.kefu.end_session(&w.admin, &s.session_id).await.unwrap();
+    }
+    w.db.finish().await;
+}
+
+#[tokio::test]
+async fn rules_of_who_may_do_what() {
+    let w = world(2).await;
+    let (a, b) = (w.agents[0].clone(), w.agents[1].clone());
+    let s = w.kefu.create_session("liu.bei").await.unwrap();
+    // A second create answers the same open chat.
+    let again = w.kefu.create_session("liu.bei").await.unwrap();
+    assert_eq!(again.session_id, s.session_id);
+    // Staff cannot write before accepting; another player cannot write at all.
+    let e = w
+        .kefu
+        .send_message(
+            &Actor::Staff(a.clone()),
+            &msg(&s.session_id, "hi", None),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Conflict(_)), "{e:?}");
+    let e = w
+        .kefu
+        .send_message(&player("guan.yu"), &msg(&s.session_id, "hi", None), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e:?}");
+    // Bad input names the field and stores nothing.
+    for (req, field) in [
+        (msg(&s.session_id, "   ", None), "content"),
+        (msg(&s.session_id, &"字".repeat(5001), None), "content"),
+        (
+            msg(&s.session_id, "x", Some(&"c".repeat(65))),
+            "client_msg_id",
+        ),
+        (
+            SendMessageRequest {
+                content_type: Some("video".into()),
+                ..msg(&s.session_id, "x", None)
+            },
+            "content_type",
+        ),
+    ] {
+        match w.kefu.send_message(&player("liu.bei"), &req, None).await {
+            Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        w.kefu
+            .send_message(&player("liu.bei"), &msg("no-such-session", "x", None), None)
+            .await,
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(all_seqs(&w, &s.session_id).await, Vec::<i64>::new());
+    // An agent cannot hand a chat to someone else; an admin can.
+    assert!(matches!(
+        w.kefu
+            .accept_session(&a, &s.session_id, Some("agent1"))
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    let acc = w
+        .kefu
+        .accept_session(&w.admin, &s.session_id, Some("agent0"))
+        .await
+        .unwrap();
+    assert_eq!(acc.cs_account, "agent0");
+    // b does not hold it: cannot write, end, read-mark or transfer it.
+    let e = w
+        .kefu
+        .send_message(
+            &Actor::Staff(b.clone()),
+            &msg(&s.session_id, "hi", None),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e:?}");
+    assert!(matches!(
+        w.kefu.end_session(&b, &s.session_id).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(w
+        .kefu
+        .visible_session(&Actor::Staff(b.clone()), &s.session_id)
+        .await
+        .is_err());
+    // The admin may watch.
+    assert!(w
+        .kefu
+        .visible_session(&Actor::Staff(w.admin.clone()), &s.session_id)
+        .await
+        .is_ok());
+    w.db.finish().await;
+}
+
+#[tokio::test]
+async fn transfer_end_and_reopen() {
+    let w = world(2).await;
+    let (a, b) = (w.agents[0].clone(), w.agents[1].clone());
+    let mut a_out = online(&w, &a);
+    let s = w.kefu.create_session("zhang.fei").await.unwrap();
+    w.kefu
+        .send_message(
+            &player("zhang.fei"),
+            &msg(&s.session_id, "在吗", None),
+            None,
+        )
+        .await
+        .unwrap();
+    w.kefu
+        .accept_session(&a, &s.session_id, None)
+        .await
+        .unwrap();
+    w.kefu
+        .send_message(
+            &Actor::Staff(a.clone()),
+            &msg(&s.session_id, "在的", None),
+            None,
+        )
+        .await
+        .unwrap();
+    // b is offline: a transfer to b is refused.
+    assert!(matches!(
+        w.kefu.transfer_session(&a, &s.session_id, "agent1").await,
+        Err(Error::Conflict(_))
+    ));
+    let mut b_out = online(&w, &b);
+    let t = w
+        .kefu
+        .transfer_session(&a, &s.session_id, "agent1")
+        .await
+        .unwrap();
+    assert_eq!(t.to_cs_account, "agent1");
+    assert!(t.recent_messages.iter().any(|m| m.content == "在吗"));
+    let got = drain(&mut b_out);
+    assert!(
+        got.iter().any(
+            |f| matches!(f, ServerFrame::SessionTransferred(t) if t.from_cs_account == "agent0")
+        ),
+        "{got:?}"
+    );
+    drain(&mut a_out);
+    // Now only b may write.
+    assert!(w
+        .kefu
+        .send_message(
+            &Actor::Staff(a.clone()),
+            &msg(&s.session_id, "x", None),
+            None
+        )
+        .await
+        .is_err());
+    w.kefu
+        .send_message(
+            &Actor::Staff(b.clone()),
+            &msg(&s.session_id, "我是新客服", None),
+            None,
+        )
+        .await
+        .unwrap();
+    w.kefu.end_session(&b, &s.session_id).await.unwrap();
+    assert!(matches!(
+        w.kefu.end_session(&b, &s.session_id).await,
+        Err(Error::Conflict(_))
+    ));
+    // Staff cannot write into an ended chat; the player's message reopens it.
+    assert!(matches!(
+        w.kefu
+            .send_message(
+                &Actor::Staff(b.clone()),
+                &msg(&s.session_id, "x", None),
+                None
+            )
+            .await,
+        Err(Error::Conflict(_))
+    ));
+    let ack = w
+        .kefu
+        .send_message(
+            &player("zhang.fei"),
+            &msg(&s.session_id, "还有问题", None),
+            None,
+        )
+        .await
+        .unwrap();
+    let row = w.kefu.session_row(&s.session_id).await.unwrap();
+    assert_eq!(row.status, "pending");
+    assert_eq!(row.agent, None);
+    let h = w
+        .kefu
+        .chat_history(
+            &player("zhang.fei"),
+            &HistoryRequest {
+                session_id: s.session_id.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let texts: Vec<&str> = h.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(
+        texts,
+        vec![
+            "在吗",
+            "客服 agent0 已接入会话",
+            "在的",
+            "会话已由 agent0 转接给 agent1",
+            "我是新客服",
+            "会话已由 agent1 结束",
+            "会话已重新打开",
+            "还有问题"
+        ]
+    );
+    assert_eq!(ack.seq, 8);
+    // after_seq gives exactly the gap.
+    let gap = w
+        .kefu
+        .chat_history(
+            &player("zhang.fei"),
+            &HistoryRequest {
+                session_id: s.session_id.clone(),
+                after_seq: Some(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        gap.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![6, 7, 8]
+    );
+    // b's queue saw the reopened chat.
+    assert!(drain(&mut b_out)
+        .iter()
+        .any(|f| matches!(f, ServerFrame::NewSessionCreated(n) if n.session_id == s.session_id)));
+    w.db.finish().await;
+}
+
+#[tokio::test]
+async fn auto_accept_hands_chats_least_loaded_first_within_capacity() {
+    let w = world(2).await;
+    let (a, b) = (w.agents[0].clone(), w.agents[1].clone());
+    let _a_out = online(&w, &a);
+    let _b_out = online(&w, &b);
+    // a already holds one chat by hand.
+    let first = w.kefu.create_session("liu.bei").await.unwrap();
+    w.kefu
+        .accept_session(&a, &first.session_id, None)
+        .await
+        .unwrap();
+    w.kefu.set_auto_accept(&a, true, Some(2)).await.unwrap();
+    w.kefu.set_auto_accept(&b, true, Some(1)).await.unwrap();
+    assert!(matches!(
+        w.kefu.set_auto_accept(&b, true, Some(0)).await,
+        Err(Error::Invalid { .. })
+    ));
+    let mut sessions = Vec::new();
+    for p in ["guan.yu", "zhang.fei", "zhao.yun"] {
+        sessions.push(w.kefu.create_session(p).await.unwrap().session_id);
+    }
+    // Let the background runs settle, then run once more by hand.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    w.kefu.dispatch().await.unwrap();
+    let mut owners = Vec::new();
+    for id in &sessions {
+        let row = w.kefu.session_row(id).await.unwrap();
+        owners.push((row.status.clone(), row.agent.clone()));
+    }
+    // b (load 0) gets the oldest; then a (load 1 < 2) the next; the third
+    // waits: a is at 2/2 and b at 1/1.
+    assert_eq!(
+        owners,
+        vec![
+            ("active".to_owned(), Some("agent1".to_owned())),
+            ("active".to_owned(), Some("agent0".to_owned())),
+            ("pending".to_owned(), None),
+        ]
+    );
+    // Ending one of b's chats frees capacity: the waiting one goes to b.
+    w.kefu.end_session(&b, &sessions[0]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    w.kefu.dispatch().await.unwrap();
+    let row = w.kefu.session_row(&sessions[2]).await.unwrap();
+    assert_eq!(row.agent.as_deref(), Some("agent1"));
+    // An agent who is busy gets nothing, even with spare capacity.
+    w.kefu.end_session(&b, &sessions[2]).await.unwrap();
+    w.kefu.set_staff_chat_status(&b, "busy").await.unwrap();
+    let next = w.kefu.create_session("guan.yu").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    w.kefu.dispatch().await.unwrap();
+    let row = w.kefu.session_row(&next.session_id).await.unwrap();
+    assert_eq!(row.status, "pending");
+    w.db.finish().await;
+}
