@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod chat;
 pub mod i18n;
 pub mod nav;
 pub mod pages;
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/staff/audit") view=|| view! { <SectionPage section=Section::Staff sub=Sub::Audit/> } ssr=SsrMode::Async/>
                         <Route path=path!("/analytics") view=|| view! { <SectionPage section=Section::Analytics/> } ssr=SsrMode::Async/>
                         <Route path=path!("/desk") view=|| view! { <SectionPage section=Section::Desk/> } ssr=SsrMode::Async/>
+                        <Route path=path!("/widget") view=crate::pages::widget::WidgetPage ssr=SsrMode::Async/>
                         <Route path=path!("/system") view=|| view! { <SectionPage section=Section::System/> } ssr=SsrMode::Async/>
                     </Routes>
                 </main>

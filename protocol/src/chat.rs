@@ -280,6 +280,9 @@ pub struct ErrorFrame {
     pub error_message: String,
     #[serde(default)]
     pub request_type: Option<String>,
+    /// Extension: the `client_msg_id` of the `message` that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

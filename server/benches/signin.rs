@@ -57,6 +57,7 @@ async fn main() {
     let state = AppState {
         kefu: kefu.clone(),
         leptos_options: LeptosOptions::builder().output_name("kefu").build(),
+        api_key: None,
     };
     tokio::spawn(server::launch(state, listener, std::future::pending()));
     let http = reqwest::Client::new();

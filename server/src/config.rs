@@ -101,6 +101,10 @@ pub struct ServeOptions {
     /// Token signing key. Default: generated once into `<data dir>/jwt_secret`.
     #[arg(long, env = "KEFU_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
+    /// The game backend's key for `POST /api/chat/user_token` (header
+    /// `X-Api-Key`). Unset: player chat tokens can only come from the panel.
+    #[arg(long, env = "KEFU_API_KEY", hide_env_values = true, global = true)]
+    pub api_key: Option<String>,
     /// Leptos runtime options (site root, pkg dir); LEPTOS_* variables override it.
     #[arg(
         long,

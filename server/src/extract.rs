@@ -142,8 +142,45 @@ impl FromRequestParts<AppState> for AuthStaff {
     }
 }
 
+/// The player behind a chat token (`Authorization: Bearer …` or `token`).
+/// A staff token here is a 403: player chat is for players.
+pub struct AuthPlayer {
+    pub account: String,
+}
+
+impl FromRequestParts<AppState> for AuthPlayer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)
+            .or_else(|| query_token(parts))
+            .ok_or_else(|| domain::Error::Unauthenticated("missing token".to_owned()))?;
+        match state.kefu.authenticate_player(&token).await {
+            Ok((account, _)) => Ok(AuthPlayer { account }),
+            Err(e) => {
+                if state.kefu.authenticate(&token).await.is_ok() {
+                    Err(
+                        domain::Error::Forbidden("player chat needs a player token".to_owned())
+                            .into(),
+                    )
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+}
+
 fn bearer(parts: &Parts) -> Option<String> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_in(&parts.headers)
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer_in(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

@@ -4,6 +4,7 @@
 //! authorizes through `domain`, and maps results to the wire.
 
 pub mod api;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -27,6 +28,8 @@ use crate::config::{Cli, Command, Common, ServeOptions};
 pub struct AppState {
     pub kefu: Kefu,
     pub leptos_options: LeptosOptions,
+    /// `KEFU_API_KEY`: the game backend's key for player chat tokens.
+    pub api_key: Option<String>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -175,6 +178,7 @@ async fn serve(common: &Common, options: ServeOptions) -> Result<(), StartError>
         AppState {
             kefu: kefu.clone(),
             leptos_options,
+            api_key: options.api_key.clone(),
         },
         listener,
         shutdown_signal(),
@@ -192,6 +196,7 @@ pub async fn launch(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let kefu = state.kefu.clone();
     let router = web::router(state);
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
@@ -200,6 +205,8 @@ pub async fn launch(
     )
     .with_graceful_shutdown(async move {
         shutdown.await;
+        // Chat sockets are told to reconnect (1001) rather than left open.
+        kefu.hub().kick_everyone(protocol::chat::CLOSE_GOING_AWAY);
         let _ = stopping.send(());
     });
     // In-flight requests get a grace period; a connection that is still

@@ -42,7 +42,7 @@ pub async fn origin_check(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-fn same_origin(headers: &HeaderMap) -> bool {
+pub fn same_origin(headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };

@@ -1,7 +1,9 @@
 //! The panel's pages.
 
+pub mod desk;
 pub mod errors;
 pub mod login;
 pub mod players;
 pub mod shell;
 pub mod staff;
+pub mod widget;

@@ -626,6 +626,17 @@ impl Kefu {
         .await?)
     }
 
+    /// The player's open chat, or else their most recent one.
+    pub async fn latest_session_of(&self, account: &str) -> Result<Option<SessionRow>> {
+        Ok(sqlx::query_as::<_, SessionRow>(&format!(
+            "SELECT {SESSION_COLS} FROM chat_sessions WHERE account = $1 \
+             ORDER BY CASE WHEN status = 'ended' THEN 1 ELSE 0 END, created_at DESC LIMIT 1"
+        ))
+        .bind(account)
+        .fetch_optional(self.store().pool())
+        .await?)
+    }
+
     fn announce_pending(&self, s: &SessionRow) {
         let frame = Hub::encode(&ServerFrame::NewSessionCreated(NewSession {
             session_id: s.id.clone(),

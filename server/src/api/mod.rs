@@ -1,9 +1,11 @@
 //! The REST API of API.md, one router per module.
 
 pub mod auth;
+pub mod chat;
 pub mod players;
 pub mod staff;
 
+use axum::routing::get;
 use axum::Router;
 
 use crate::AppState;
@@ -11,6 +13,8 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::router())
+        .merge(chat::router())
+        .route("/ws/chat", get(crate::chat::upgrade))
         .merge(players::router())
         .merge(staff::router())
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod ws;
+
 use domain::store::testing::TestStore;
 use domain::time::BusinessClock;
 use domain::{Kefu, Role};
@@ -10,6 +12,7 @@ use leptos::config::LeptosOptions;
 use server::AppState;
 use tokio::sync::oneshot;
 
+pub const API_KEY: &str = "game-backend-key";
 pub const ADMIN_PASSWORD: &str = "super-secret-pass";
 pub const AGENT: (&str, &str) = ("agent.wang", "agent-pass-123");
 pub const ADMIN: (&str, &str) = ("admin.zhao", "admin-pass-123");
@@ -50,6 +53,7 @@ impl TestServer {
                 .site_root("target/site")
                 .site_pkg_dir("pkg")
                 .build(),
+            api_key: Some(API_KEY.to_owned()),
         };
         let task = tokio::spawn(server::launch(state, listener, async {
             let _ = stopped.await;
@@ -83,6 +87,57 @@ impl TestServer {
         assert_eq!(r.status(), 200, "sign-in of {username}");
         let v: serde_json::Value = r.json().await.unwrap();
         v["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a player (as the super admin) and answers a chat token for
+    /// them from the API-key endpoint.
+    pub async fn player(&self, account: &str) -> String {
+        let sup = self
+            .token("/api/admin/login", "admin", ADMIN_PASSWORD)
+            .await;
+        let r = self
+            .http
+            .post(self.url("/api/admin/users"))
+            .bearer_auth(&sup)
+            .json(&serde_json::json!({"account": account}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "create player {account}");
+        self.player_token(account).await
+    }
+
+    pub async fn player_token(&self, account: &str) -> String {
+        let r = self
+            .http
+            .post(self.url("/api/chat/user_token"))
+            .header("x-api-key", API_KEY)
+            .json(&serde_json::json!({"account": account}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "player token for {account}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["data"]["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// POSTs JSON with a bearer token; answers the status and the body.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     /// Stops the server gracefully and drops the test database.

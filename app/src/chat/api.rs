@@ -1,0 +1,63 @@
+//! Server functions of the chat pages.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use protocol::chat::ChatMessage;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::auth::ssr::{kefu, principal, to_server_error as e};
+
+/// What the widget shows on first paint: who the token is for, their
+/// current chat (open, or else the latest) and its newest messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WidgetData {
+    pub account: String,
+    pub session_id: Option<String>,
+    pub status: Option<String>,
+    pub messages: Vec<ChatMessage>,
+}
+
+/// Messages the widget renders on the server before the socket opens.
+pub const WIDGET_FIRST_PAGE: i64 = 50;
+
+#[server(prefix = "/sfn", endpoint = "widget_state", input = Json)]
+pub async fn widget_state(token: String) -> Result<WidgetData, ServerFnError> {
+    let k = kefu()?;
+    let (account, _) = k.authenticate_player(&token).await.map_err(e)?;
+    let Some(s) = k.latest_session_of(&account).await.map_err(e)? else {
+        return Ok(WidgetData {
+            account,
+            session_id: None,
+            status: None,
+            messages: Vec::new(),
+        });
+    };
+    let history = k
+        .chat_history(
+            &domain::chat::Actor::Player(account.clone()),
+            &protocol::chat::HistoryRequest {
+                session_id: s.id.clone(),
+                page: Some(1),
+                limit: Some(WIDGET_FIRST_PAGE),
+                after_seq: None,
+            },
+        )
+        .await
+        .map_err(e)?;
+    Ok(WidgetData {
+        account,
+        session_id: Some(s.id),
+        status: Some(s.status),
+        messages: history.messages,
+    })
+}
+
+/// A chat token for a player, for a super admin to open the widget as them
+/// ("open chat as this player", API.md "Chat over HTTP").
+#[server(prefix = "/sfn", endpoint = "player_chat_token", input = Json)]
+pub async fn player_chat_token(account: String) -> Result<String, ServerFnError> {
+    let (k, who) = (kefu()?, principal().await?);
+    who.require(&[domain::Role::Super]).map_err(e)?;
+    Ok(k.player_token(&account).await.map_err(e)?.access_token)
+}

@@ -1,0 +1,582 @@
+//! The chat client's logic, free of the browser: connection states,
+//! reconnect backoff, heartbeat, the outbox with retries, and gap repair.
+//! [`super::browser`] drives it with a real WebSocket, timers and
+//! localStorage; the tests here drive it by hand.
+//!
+//! Rules (DESIGN.md "The browser chat client", seed 000 "心跳机制", "重连策略"):
+//! - states CONNECTING, CONNECTED, DISCONNECTING, DISCONNECTED, UNKNOWN;
+//! - a ping every 30 s; no pong within 5 s means the socket is dead;
+//! - reconnect with exponential backoff from 1 s, at most 30 s between tries,
+//!   longer after a client error (close codes 4000–4999), at most 10 tries
+//!   before asking the user; paused while the browser is offline, at once
+//!   when it comes back; 4001 (authentication failed) asks the user at once;
+//! - each message gets a `client_msg_id` and waits in the outbox (persisted
+//!   by the driver) until acknowledged; a send is tried at most 3 times with
+//!   the same id, then shown as failed with a retry action;
+//! - while the socket cannot be opened (two failed tries in a row, or the
+//!   tries are used up), sends go over HTTP instead;
+//! - every reconnect, and every message whose seq skips ahead, asks for the
+//!   gap with `after_seq`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const PING_EVERY_MS: u64 = 30_000;
+pub const PONG_TIMEOUT_MS: u64 = 5_000;
+pub const MAX_TRIES: u32 = 10;
+pub const MAX_SEND_TRIES: u32 = 3;
+const BASE_MS: u64 = 1_000;
+const CLIENT_ERROR_BASE_MS: u64 = 5_000;
+const CAP_MS: u64 = 30_000;
+/// Failed tries in a row after which sends go over HTTP.
+const FALLBACK_AFTER: u32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Conn {
+    Connecting,
+    Connected,
+    Disconnecting,
+    Disconnected,
+    Unknown,
+}
+
+/// The delay before reconnect try `attempt` (1-based): doubling from 1 s
+/// (5 s after a client error), capped at 30 s, spread by `jitter` in [0, 1)
+/// over ±20 % (never above the cap).
+pub fn backoff_ms(attempt: u32, client_error: bool, jitter: f64) -> u64 {
+    let base = if client_error {
+        CLIENT_ERROR_BASE_MS
+    } else {
+        BASE_MS
+    };
+    let exp = attempt.saturating_sub(1).min(16);
+    let raw = base.saturating_mul(1u64 << exp).min(CAP_MS) as f64;
+    let spread = raw * (0.8 + 0.4 * jitter.clamp(0.0, 1.0));
+    (spread as u64).min(CAP_MS)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MsgState {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+}
+
+/// One message of ours, from the composer until acknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutMsg {
+    pub client_msg_id: String,
+    pub session_id: String,
+    pub content: String,
+    pub state: MsgState,
+    pub tries: u32,
+    pub seq: Option<i64>,
+    /// When it was written (ms), for display.
+    pub at_ms: f64,
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Open,
+    /// Close the socket (it is dead or being replaced).
+    Close,
+    Reconnect {
+        after_ms: u64,
+    },
+    /// Write this JSON frame on the socket.
+    Send(String),
+    /// Send this message over HTTP.
+    HttpSend(OutMsg),
+    /// Ask for the messages after `after_seq`.
+    Repair {
+        session_id: String,
+        after_seq: i64,
+    },
+    /// Save the outbox (localStorage).
+    Persist,
+    /// Stop and ask the user (authentication failed or tries used up).
+    AskUser,
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub conn: Conn,
+    /// Failed tries in a row.
+    pub attempt: u32,
+    pub online: bool,
+    pub gave_up: bool,
+    pub auth_failed: bool,
+    /// Sends go over HTTP while this holds.
+    pub fallback: bool,
+    pub outbox: Vec<OutMsg>,
+    /// The highest seq seen in order, per session.
+    pub last_seq: BTreeMap<String, i64>,
+    ping_sent_at: Option<u64>,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client {
+            conn: Conn::Unknown,
+            attempt: 0,
+            online: true,
+            gave_up: false,
+            auth_failed: false,
+            fallback: false,
+            outbox: Vec::new(),
+            last_seq: BTreeMap::new(),
+            ping_sent_at: None,
+        }
+    }
+}
+
+fn message_frame(m: &OutMsg) -> String {
+    serde_json::json!({
+        "type": "message",
+        "data": {
+            "session_id": m.session_id,
+            "content": m.content,
+            "content_type": "text",
+            "client_msg_id": m.client_msg_id,
+        }
+    })
+    .to_string()
+}
+
+impl Client {
+    /// A client that restores an outbox saved before a reload.
+    pub fn with_outbox(saved: Vec<OutMsg>) -> Self {
+        let outbox = saved
+            .into_iter()
+            .filter(|m| m.state != MsgState::Sent)
+            .map(|m| OutMsg {
+                state: if m.state == MsgState::Failed {
+                    MsgState::Failed
+                } else {
+                    MsgState::Pending
+                },
+                ..m
+            })
+            .collect();
+        Client {
+            outbox,
+            ..Client::default()
+        }
+    }
+
+    pub fn start(&mut self) -> Vec<Action> {
+        if !self.online {
+            self.conn = Conn::Disconnected;
+            return Vec::new();
+        }
+        self.conn = Conn::Connecting;
+        vec![Action::Open]
+    }
+
+    /// The socket opened (after `connected`).
+    pub fn on_open(&mut self) -> Vec<Action> {
+        self.conn = Conn::Connected;
+        self.attempt = 0;
+        self.gave_up = false;
+        self.fallback = false;
+        self.ping_sent_at = None;
+        let mut actions: Vec<Action> = self
+            .last_seq
+            .iter()
+            .map(|(s, seq)| Action::Repair {
+                session_id: s.clone(),
+                after_seq: *seq,
+            })
+            .collect();
+        actions.extend(self.flush());
+        actions
+    }
+
+    /// The socket closed (or never opened) with `code`.
+    pub fn on_close(&mut self, code: u16, jitter: f64) -> Vec<Action> {
+        self.conn = Conn::Disconnected;
+        self.ping_sent_at = None;
+        for m in &mut self.outbox {
+            if m.state == MsgState::Sending {
+                m.state = MsgState::Pending;
+            }
+        }
+        if code == protocol::chat::CLOSE_AUTH_FAILED {
+            self.auth_failed = true;
+            return vec![Action::AskUser];
+        }
+        if !self.online {
+            return Vec::new();
+        }
+        self.attempt += 1;
+        let mut actions = Vec::new();
+        if self.attempt >= FALLBACK_AFTER && !self.fallback {
+            self.fallback = true;
+            actions.extend(self.flush());
+        }
+        if self.attempt > MAX_TRIES {
+            self.gave_up = true;
+            actions.push(Action::AskUser);
+            return actions;
+        }
+        let client_error = (4000..5000).contains(&code);
+        actions.push(Action::Reconnect {
+            after_ms: backoff_ms(self.attempt, client_error, jitter),
+        });
+        actions
+    }
+
+    /// The user asked to try again after the client gave up.
+    pub fn retry_now(&mut self) -> Vec<Action> {
+        self.attempt = 0;
+        self.gave_up = false;
+        self.start()
+    }
+
+    /// The reconnect timer fired.
+    pub fn on_reconnect_timer(&mut self) -> Vec<Action> {
+        if self.conn == Conn::Disconnected && self.online && !self.gave_up {
+            self.start()
+        } else {
+            Vec::new()
+        }
+    }
+
+    pub fn on_offline(&mut self) -> Vec<Action> {
+        self.online = false;
+        if self.conn == Conn::Connected || self.conn == Conn::Connecting {
+            self.conn = Conn::Disconnecting;
+            return vec![Action::Close];
+        }
+        Vec::new()
+    }
+
+    /// The browser is back online: reconnect at once.
+    pub fn on_online(&mut self) -> Vec<Action> {
+        self.online = true;
+        if matches!(
+            self.conn,
+            Conn::Disconnected | Conn::Disconnecting | Conn::Unknown
+        ) {
+            self.attempt = 0;
+            self.gave_up = false;
+            return self.start();
+        }
+        Vec::new()
+    }
+
+    /// Called every [`PING_EVERY_MS`] and when a pong may be overdue.
+    pub fn on_heartbeat(&mut self, now_ms: u64) -> Vec<Action> {
+        if self.conn != Conn::Connected {
+            return Vec::new();
+        }
+        match self.ping_sent_at {
+            Some(at) if now_ms.saturating_sub(at) >= PONG_TIMEOUT_MS => {
+                self.conn = Conn::Disconnecting;
+                vec![Action::Close]
+            }
+            Some(_) => Vec::new(),
+            None => {
+                self.ping_sent_at = Some(now_ms);
+                vec![Action::Send(r#"{"type":"ping","data":{}}"#.to_owned())]
+            }
+        }
+    }
+
+    pub fn on_pong(&mut self) {
+        self.ping_sent_at = None;
+    }
+
+    /// The user wrote a message.
+    pub fn send(&mut self, session_id: &str, content: &str, id: String, at_ms: f64) -> Vec<Action> {
+        self.outbox.push(OutMsg {
+            client_msg_id: id,
+            session_id: session_id.to_owned(),
+            content: content.to_owned(),
+            state: MsgState::Pending,
+            tries: 0,
+            seq: None,
+            at_ms,
+        });
+        let mut actions = vec![Action::Persist];
+        actions.extend(self.flush());
+        actions
+    }
+
+    /// Sends every pending message the way that works now.
+    pub fn flush(&mut self) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let connected = self.conn == Conn::Connected;
+        for m in &mut self.outbox {
+            if m.state != MsgState::Pending {
+                continue;
+            }
+            if connected {
+                m.state = MsgState::Sending;
+                m.tries += 1;
+                actions.push(Action::Send(message_frame(m)));
+            } else if self.fallback {
+                m.state = MsgState::Sending;
+                m.tries += 1;
+                actions.push(Action::HttpSend(m.clone()));
+            }
+        }
+        actions
+    }
+
+    /// The server acknowledged a message.
+    pub fn on_ack(&mut self, client_msg_id: &str, seq: i64) -> Vec<Action> {
+        let mut found = false;
+        for m in &mut self.outbox {
+            if m.client_msg_id == client_msg_id {
+                m.state = MsgState::Sent;
+                m.seq = Some(seq);
+                found = true;
+            }
+        }
+        if found {
+            vec![Action::Persist]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// A send failed (an error frame, or the HTTP request failed). `retry`
+    /// is false when the server refused it for good (bad input, not allowed).
+    pub fn on_send_failed(&mut self, client_msg_id: &str, retry: bool) -> Vec<Action> {
+        for m in &mut self.outbox {
+            if m.client_msg_id == client_msg_id && m.state != MsgState::Sent {
+                m.state = if retry && m.tries < MAX_SEND_TRIES {
+                    MsgState::Pending
+                } else {
+                    MsgState::Failed
+                };
+            }
+        }
+        let mut actions = vec![Action::Persist];
+        if retry {
+            actions.extend(self.flush());
+        }
+        actions
+    }
+
+    /// The user pressed retry on a failed message.
+    pub fn retry(&mut self, client_msg_id: &str) -> Vec<Action> {
+        for m in &mut self.outbox {
+            if m.client_msg_id == client_msg_id && m.state == MsgState::Failed {
+                m.state = MsgState::Pending;
+                m.tries = 0;
+            }
+        }
+        let mut actions = vec![Action::Persist];
+        actions.extend(self.flush());
+        actions
+    }
+
+    /// Drops acknowledged messages once the thread shows them.
+    pub fn forget_sent(&mut self) {
+        self.outbox.retain(|m| m.state != MsgState::Sent);
+    }
+
+    /// Messages to save across a reload.
+    pub fn unsent(&self) -> Vec<OutMsg> {
+        self.outbox
+            .iter()
+            .filter(|m| m.state != MsgState::Sent)
+            .cloned()
+            .collect()
+    }
+
+    /// A message with `seq` arrived for `session`. Answers whether it is new
+    /// (not a duplicate), and asks for the gap when it skips ahead.
+    pub fn on_message(&mut self, session: &str, seq: i64) -> (bool, Vec<Action>) {
+        let last = self.last_seq.get(session).copied();
+        match last {
+            Some(l) if seq <= l => (false, Vec::new()),
+            Some(l) if seq > l + 1 => (
+                true,
+                vec![Action::Repair {
+                    session_id: session.to_owned(),
+                    after_seq: l,
+                }],
+            ),
+            _ => {
+                self.last_seq.insert(session.to_owned(), seq);
+                (true, Vec::new())
+            }
+        }
+    }
+
+    /// History arrived: the seqs up to `upto` are known for `session`.
+    pub fn seen_upto(&mut self, session: &str, upto: i64) {
+        let e = self.last_seq.entry(session.to_owned()).or_insert(0);
+        if upto > *e {
+            *e = upto;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_the_cap_and_waits_longer_after_client_errors() {
+        let plain: Vec<u64> = (1..=7).map(|a| backoff_ms(a, false, 0.5)).collect();
+        assert_eq!(plain, vec![1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+        assert_eq!(backoff_ms(1, true, 0.5), 5000);
+        assert_eq!(backoff_ms(3, true, 0.5), 20000);
+        assert!((1..=20).all(|a| backoff_ms(a, true, 0.99) <= 30_000));
+        assert_eq!(backoff_ms(1, false, 0.0), 800);
+        assert!(backoff_ms(2, false, 0.999) < 2400);
+        assert!(backoff_ms(2, false, 0.999) > 2000);
+    }
+
+    fn connected() -> Client {
+        let mut c = Client::default();
+        assert_eq!(c.start(), vec![Action::Open]);
+        assert_eq!(c.conn, Conn::Connecting);
+        c.on_open();
+        c
+    }
+
+    #[test]
+    fn ten_tries_then_ask_the_user_with_http_fallback_from_the_second() {
+        let mut c = connected();
+        let mut delays = Vec::new();
+        for n in 1..=MAX_TRIES {
+            let actions = c.on_close(1006, 0.5);
+            assert_eq!(c.fallback, n >= 2, "try {n}");
+            match actions.last() {
+                Some(Action::Reconnect { after_ms }) => delays.push(*after_ms),
+                other => panic!("try {n}: {other:?}"),
+            }
+            assert_eq!(c.on_reconnect_timer(), vec![Action::Open]);
+        }
+        assert_eq!(delays.iter().max(), Some(&30_000));
+        assert_eq!(c.on_close(1006, 0.5), vec![Action::AskUser]);
+        assert!(c.gave_up);
+        assert_eq!(c.on_reconnect_timer(), vec![]);
+        assert_eq!(c.retry_now(), vec![Action::Open]);
+        c.on_open();
+        assert_eq!((c.attempt, c.fallback, c.gave_up), (0, false, false));
+    }
+
+    #[test]
+    fn auth_failure_stops_at_once() {
+        let mut c = connected();
+        assert_eq!(c.on_close(4001, 0.5), vec![Action::AskUser]);
+        assert!(c.auth_failed);
+    }
+
+    #[test]
+    fn offline_pauses_and_online_reconnects_at_once() {
+        let mut c = connected();
+        assert_eq!(c.on_offline(), vec![Action::Close]);
+        assert_eq!(c.on_close(1000, 0.5), vec![]);
+        assert_eq!(c.on_reconnect_timer(), vec![]);
+        assert_eq!(c.on_online(), vec![Action::Open]);
+    }
+
+    #[test]
+    fn heartbeat_pings_and_declares_a_silent_socket_dead() {
+        let mut c = connected();
+        assert!(matches!(c.on_heartbeat(0).as_slice(), [Action::Send(p)] if p.contains("ping")));
+        assert_eq!(c.on_heartbeat(4_999), vec![]);
+        c.on_pong();
+        assert!(matches!(
+            c.on_heartbeat(30_000).as_slice(),
+            [Action::Send(_)]
+        ));
+        assert_eq!(c.on_heartbeat(35_000), vec![Action::Close]);
+        assert_eq!(c.conn, Conn::Disconnecting);
+        // A dead socket reconnects with backoff (it was not a clean close).
+        assert!(matches!(
+            c.on_close(1006, 0.5).last(),
+            Some(Action::Reconnect { .. })
+        ));
+    }
+
+    #[test]
+    fn the_outbox_sends_retries_with_the_same_id_and_fails_after_three() {
+        let mut c = Client::default();
+        // Written while connecting: kept, not sent.
+        c.start();
+        assert_eq!(c.send("s", "hi", "id-1".into(), 0.0), vec![Action::Persist]);
+        let actions = c.on_open();
+        assert!(matches!(&actions[..], [Action::Send(f)] if f.contains("id-1")));
+        for _ in 0..2 {
+            let a = c.on_send_failed("id-1", true);
+            assert!(matches!(&a[..], [Action::Persist, Action::Send(f)] if f.contains("id-1")));
+        }
+        assert_eq!(c.on_send_failed("id-1", true), vec![Action::Persist]);
+        assert_eq!(c.outbox[0].state, MsgState::Failed);
+        let a = c.retry("id-1");
+        assert!(matches!(&a[..], [Action::Persist, Action::Send(_)]));
+        c.on_ack("id-1", 7);
+        assert_eq!(c.outbox[0].state, MsgState::Sent);
+        assert_eq!(c.outbox[0].seq, Some(7));
+        assert!(c.unsent().is_empty());
+    }
+
+    #[test]
+    fn a_reload_restores_unsent_messages_and_sends_them() {
+        let mut c = connected();
+        c.on_close(1006, 0.5);
+        c.send("s", "one", "a".into(), 0.0);
+        c.send("s", "two", "b".into(), 0.0);
+        let saved = serde_json::to_string(&c.unsent()).unwrap();
+        let mut after = Client::with_outbox(serde_json::from_str(&saved).unwrap());
+        after.start();
+        let sends: Vec<_> = after
+            .on_open()
+            .into_iter()
+            .filter(|a| matches!(a, Action::Send(_)))
+            .collect();
+        assert_eq!(sends.len(), 2);
+    }
+
+    #[test]
+    fn sends_go_over_http_while_the_socket_is_down() {
+        let mut c = connected();
+        c.on_close(1006, 0.5);
+        c.on_reconnect_timer();
+        c.on_close(1006, 0.5);
+        assert!(c.fallback);
+        let a = c.send("s", "via http", "h".into(), 0.0);
+        assert!(matches!(&a[..], [Action::Persist, Action::HttpSend(m)] if m.client_msg_id == "h"));
+    }
+
+    #[test]
+    fn gaps_are_repaired_and_duplicates_dropped() {
+        let mut c = connected();
+        assert_eq!(c.on_message("s", 1), (true, vec![]));
+        assert_eq!(c.on_message("s", 2), (true, vec![]));
+        assert_eq!(c.on_message("s", 2), (false, vec![]));
+        assert_eq!(
+            c.on_message("s", 5),
+            (
+                true,
+                vec![Action::Repair {
+                    session_id: "s".into(),
+                    after_seq: 2
+                }]
+            )
+        );
+        c.seen_upto("s", 5);
+        assert_eq!(c.on_message("s", 5), (false, vec![]));
+        // A reconnect asks for everything after the last seq seen.
+        c.on_close(1006, 0.5);
+        c.on_reconnect_timer();
+        assert_eq!(
+            c.on_open(),
+            vec![Action::Repair {
+                session_id: "s".into(),
+                after_seq: 5
+            }]
+        );
+    }
+}

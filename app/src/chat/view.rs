@@ -1,0 +1,271 @@
+//! View pieces the widget and the desk share: the connection indicator, the
+//! thread (stored messages merged with our unacknowledged ones), and the
+//! composer. Message content is always rendered as text, never as HTML.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use protocol::chat::{ChatMessage, SenderType};
+
+use super::{Conn, Live, MsgState, OutMsg};
+use crate::i18n::*;
+
+/// One line of the thread.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Stored(ChatMessage),
+    /// Ours, not yet in the stored thread.
+    Outgoing(OutMsg),
+}
+
+/// The stored messages of `session` in seq order, then our messages for it
+/// that the thread does not show yet (matched by `client_msg_id` or seq).
+pub fn merge(thread: &BTreeMap<i64, ChatMessage>, outbox: &[OutMsg], session: &str) -> Vec<Item> {
+    let mut items: Vec<Item> = thread.values().cloned().map(Item::Stored).collect();
+    for m in outbox.iter().filter(|m| m.session_id == session) {
+        let shown = thread.values().any(|t| {
+            t.client_msg_id.as_deref() == Some(m.client_msg_id.as_str())
+                || m.seq.is_some_and(|s| s == t.seq)
+        });
+        if !shown {
+            items.push(Item::Outgoing(m.clone()));
+        }
+    }
+    items
+}
+
+/// `HH:MM` of an RFC 3339 time (already in the business time zone).
+pub fn clock_time(rfc3339: &str) -> String {
+    rfc3339.get(11..16).unwrap_or("").to_owned()
+}
+
+#[component]
+pub fn ConnIndicator(live: Live) -> impl IntoView {
+    let i18n = use_i18n();
+    let view = live.view;
+    let text = move || {
+        let v = view.get();
+        if v.auth_failed {
+            t_string!(i18n, chat.auth_failed).to_string()
+        } else if !v.online {
+            t_string!(i18n, chat.offline).to_string()
+        } else if v.gave_up {
+            t_string!(i18n, chat.gave_up).to_string()
+        } else if v.conn == Conn::Connected {
+            t_string!(i18n, chat.connected).to_string()
+        } else if let Some(secs) = v.retry_in {
+            let base = t_string!(i18n, chat.reconnecting, secs = secs.to_string()).to_string();
+            if v.fallback {
+                format!("{base} · {}", t_string!(i18n, chat.fallback))
+            } else {
+                base
+            }
+        } else {
+            t_string!(i18n, chat.connecting).to_string()
+        }
+    };
+    let state = move || {
+        let v = view.get();
+        if v.auth_failed {
+            "auth-failed"
+        } else if !v.online {
+            "offline"
+        } else if v.conn == Conn::Connected {
+            "connected"
+        } else if v.fallback {
+            "fallback"
+        } else {
+            "connecting"
+        }
+    };
+    view! {
+        <div class="conn" data-testid="conn" data-state=state role="status" aria-live="polite">
+            <span class="conn-dot"></span>
+            <span>{text}</span>
+            <Show when=move || view.get().gave_up && !view.get().auth_failed>
+                <button class="button link" on:click=move |_| live.reconnect_now()>{t!(i18n, chat.retry_connect)}</button>
+            </Show>
+        </div>
+    }
+}
+
+/// The thread of one chat. `mine` says which sender type is "us".
+#[component]
+pub fn ThreadView(
+    items: Signal<Vec<Item>>,
+    mine: SenderType,
+    live: Live,
+    #[prop(optional)] typing: Option<Signal<bool>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let list = NodeRef::<leptos::html::Ol>::new();
+    // Keep the newest message in view.
+    Effect::new(move |_| {
+        items.track();
+        if let Some(el) = list.get() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    });
+    let row = move |item: Item| match item {
+        Item::Stored(m) => {
+            let side = if m.sender_type == SenderType::System {
+                "msg msg-system"
+            } else if m.sender_type == mine {
+                "msg msg-out"
+            } else {
+                "msg msg-in"
+            };
+            let read = m.is_read && m.sender_type == mine;
+            view! {
+                <li class=side data-testid="msg" data-seq=m.seq data-state="stored">
+                    <Show when=move || side == "msg msg-in">
+                        <span class="msg-from">{m.sender_account.clone()}</span>
+                    </Show>
+                    <p class="msg-text">{m.content.clone()}</p>
+                    <span class="msg-meta">
+                        {clock_time(&m.sent_at)}
+                        {read.then(|| view! { <span class="msg-read">" · "{t!(i18n, chat.read)}</span> })}
+                    </span>
+                </li>
+            }
+            .into_any()
+        }
+        Item::Outgoing(m) => {
+            let state = match m.state {
+                MsgState::Pending => "pending",
+                MsgState::Sending => "sending",
+                MsgState::Sent => "sent",
+                MsgState::Failed => "failed",
+            };
+            let id = m.client_msg_id.clone();
+            view! {
+                <li class=format!("msg msg-out msg-{state}") data-testid="msg" data-state=state>
+                    <p class="msg-text">{m.content.clone()}</p>
+                    <span class="msg-meta">
+                        {match m.state {
+                            MsgState::Pending => t_string!(i18n, chat.pending).to_string(),
+                            MsgState::Sending => t_string!(i18n, chat.sending).to_string(),
+                            MsgState::Sent => t_string!(i18n, chat.sent).to_string(),
+                            MsgState::Failed => t_string!(i18n, chat.failed).to_string(),
+                        }}
+                    </span>
+                    {(m.state == MsgState::Failed).then(|| view! {
+                        <button class="button link" data-testid="msg-retry" on:click=move |_| live.retry(&id)>
+                            {t!(i18n, chat.retry)}
+                        </button>
+                    })}
+                </li>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <ol class="thread" data-testid="thread" node_ref=list aria-live="polite">
+            {move || items.get().into_iter().map(row).collect_view()}
+        </ol>
+        {typing.map(|t| view! {
+            <Show when=move || t.get()>
+                <p class="typing" data-testid="typing">{t!(i18n, chat.typing)}</p>
+            </Show>
+        })}
+    }
+}
+
+/// The message box: Enter sends, Shift+Enter adds a line.
+#[component]
+pub fn Composer(
+    on_send: Callback<String>,
+    #[prop(optional)] on_typing: Option<Callback<()>>,
+    #[prop(into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let text = RwSignal::new(String::new());
+    let submit = move || {
+        let body = text.get_untracked();
+        if body.trim().is_empty() || disabled.get_untracked() {
+            return;
+        }
+        on_send.run(body);
+        text.set(String::new());
+    };
+    view! {
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <textarea
+                data-testid="composer"
+                rows="2"
+                maxlength="5000"
+                placeholder=move || t_string!(i18n, chat.placeholder).to_string()
+                prop:value=move || text.get()
+                prop:disabled=move || disabled.get()
+                on:input=move |ev| {
+                    text.set(event_target_value(&ev));
+                    if let Some(t) = on_typing { t.run(()); }
+                }
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }
+            ></textarea>
+            <button type="submit" class="button primary" data-testid="send" prop:disabled=move || disabled.get()>
+                {t!(i18n, chat.send)}
+            </button>
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(seq: i64, client: Option<&str>) -> ChatMessage {
+        ChatMessage {
+            message_id: format!("m{seq}"),
+            session_id: "s".into(),
+            seq,
+            sender_account: "p".into(),
+            sender_type: SenderType::User,
+            content: format!("#{seq}"),
+            content_type: "text".into(),
+            sent_at: "2026-11-23T18:00:00.000+08:00".into(),
+            is_read: false,
+            client_msg_id: client.map(Into::into),
+        }
+    }
+
+    fn out(id: &str, seq: Option<i64>) -> OutMsg {
+        OutMsg {
+            client_msg_id: id.into(),
+            session_id: "s".into(),
+            content: id.into(),
+            state: if seq.is_some() {
+                MsgState::Sent
+            } else {
+                MsgState::Pending
+            },
+            tries: 1,
+            seq,
+            at_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn outgoing_messages_show_until_the_thread_has_them() {
+        let mut thread = BTreeMap::new();
+        thread.insert(1, stored(1, None));
+        thread.insert(2, stored(2, Some("a")));
+        let outbox = vec![out("a", Some(2)), out("b", Some(3)), out("c", None)];
+        let items = merge(&thread, &outbox, "s");
+        let kinds: Vec<String> = items
+            .iter()
+            .map(|i| match i {
+                Item::Stored(m) => format!("s{}", m.seq),
+                Item::Outgoing(m) => format!("o{}", m.client_msg_id),
+            })
+            .collect();
+        assert_eq!(kinds, vec!["s1", "s2", "ob", "oc"]);
+        assert!(merge(&thread, &outbox, "other").len() == 2);
+        assert_eq!(clock_time("2026-11-23T18:05:09.000+08:00"), "18:05");
+    }
+}

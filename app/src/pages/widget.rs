@@ -1,0 +1,199 @@
+//! The player's chat widget at `/widget?token=<player chat token>`, opened
+//! from the game. The server renders the player's current chat (the open
+//! one, or else the latest) so the first paint shows the conversation; after
+//! hydration the chat client connects and keeps it live. A chat is created
+//! only when the player first writes, so opening the widget puts nothing in
+//! the agents' queue.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use protocol::chat::{ChatMessage, SenderType, ServerFrame};
+
+use crate::chat::api::{widget_state, WidgetData};
+use crate::chat::view::{merge, Composer, ConnIndicator, ThreadView};
+use crate::chat::Live;
+use crate::i18n::*;
+
+#[component]
+pub fn WidgetPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let state = Resource::new(token, |t| async move { widget_state(t).await });
+    let title = t_string!(i18n, chat.widget_title).to_string();
+    view! {
+        <Title text=title.clone()/>
+        <div class="widget">
+            <header class="widget-head">
+                <h1>{title}</h1>
+            </header>
+            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match state.await {
+                        Ok(s) => view! { <WidgetChat state=s token=token()/> }.into_any(),
+                        Err(_) => {
+                            crate::set_http_status(401);
+                            view! {
+                                <p class="notice" data-testid="widget-invalid">{t!(i18n, chat.widget_invalid)}</p>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+fn thread_of(messages: Vec<ChatMessage>) -> BTreeMap<i64, ChatMessage> {
+    messages.into_iter().map(|m| (m.seq, m)).collect()
+}
+
+#[component]
+fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let session = RwSignal::new(state.session_id.clone());
+    let status = RwSignal::new(state.status.clone());
+    let thread = RwSignal::new(thread_of(state.messages));
+    let typing = RwSignal::new(false);
+    let unread_from_staff = RwSignal::new(false);
+
+    let on_frame = move |frame: ServerFrame| {
+        let current = session.get_untracked();
+        let ours = |id: &str| current.as_deref() == Some(id);
+        match frame {
+            ServerFrame::NewMessage(m) if ours(&m.session_id) => {
+                if m.sender_type == SenderType::CustomerService {
+                    unread_from_staff.set(true);
+                    typing.set(false);
+                }
+                thread.update(|t| {
+                    t.insert(m.seq, m);
+                });
+            }
+            ServerFrame::ChatHistoryResponse(h) if ours(&h.session_id) => {
+                thread.update(|t| t.extend(h.messages.into_iter().map(|m| (m.seq, m))));
+            }
+            ServerFrame::ChatHistoryCleared(c) if ours(&c.session_id) => {
+                thread.update(BTreeMap::clear);
+            }
+            ServerFrame::SessionStatusChanged(c) if ours(&c.session_id) => {
+                status.set(Some(c.new_status));
+            }
+            ServerFrame::Typing(t) if ours(&t.session_id) => {
+                typing.set(t.is_typing);
+                if t.is_typing {
+                    set_timeout(move || typing.set(false), std::time::Duration::from_secs(5));
+                }
+            }
+            _ => {}
+        }
+    };
+
+    #[cfg(feature = "hydrate")]
+    let live: Live = {
+        use crate::chat::browser::{ChatConfig, ChatHandle};
+        let live = ChatHandle::start(
+            ChatConfig {
+                ws_path: format!("/api/ws/chat?token={token}&user_type=user"),
+                http_send_path: "/api/chat/send_message",
+                token: Some(token.clone()),
+                storage_key: format!("kefu.outbox.player.{}", state.account),
+            },
+            on_frame,
+        );
+        if let Some(s) = session.get_untracked() {
+            let last = thread.with_untracked(|t| t.keys().last().copied().unwrap_or(0));
+            live.seen_upto(&s, last);
+        }
+        live
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let live: Live = {
+        let _ = (&on_frame, &token);
+        Live::inert()
+    };
+
+    // Staff messages on screen are read.
+    Effect::new(move |_| {
+        if unread_from_staff.get() {
+            if let Some(s) = session.get_untracked() {
+                if live.send_frame(
+                    serde_json::json!({"type": "mark_session_read", "data": {"session_id": s}}),
+                ) {
+                    unread_from_staff.set(false);
+                }
+            }
+        }
+    });
+
+    let account = state.account.clone();
+    let on_send = Callback::new(move |text: String| match session.get_untracked() {
+        Some(id) => live.send_message(&id, &text),
+        None => {
+            #[cfg(feature = "hydrate")]
+            {
+                let (token, account) = (token.clone(), account.clone());
+                leptos::task::spawn_local(async move {
+                    let body = serde_json::json!({"user_account": account});
+                    let created = crate::chat::browser::post_json(
+                        "/api/chat/create_session",
+                        Some(&token),
+                        &body,
+                    )
+                    .await;
+                    if let Ok(v) = created {
+                        if let Some(id) = v["data"]["session_id"].as_str() {
+                            session.set(Some(id.to_owned()));
+                            status.set(v["data"]["status"].as_str().map(str::to_owned));
+                            live.seen_upto(id, 0);
+                            live.send_message(id, &text);
+                        }
+                    }
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (&text, &account);
+        }
+    });
+    let last_typing = StoredValue::new(0.0f64);
+    let on_typing = Callback::new(move |_: ()| {
+        let Some(s) = session.get_untracked() else {
+            return;
+        };
+        let now = js_now();
+        if now - last_typing.get_value() > 3000.0 {
+            last_typing.set_value(now);
+            live.send_frame(
+                serde_json::json!({"type": "typing", "data": {"session_id": s, "is_typing": true}}),
+            );
+        }
+    });
+    let items = Signal::derive(move || {
+        let s = session.get().unwrap_or_default();
+        thread.with(|t| live.outbox.with(|o| merge(t, o, &s)))
+    });
+    view! {
+        <ConnIndicator live/>
+        <p class="widget-intro muted">{t!(i18n, chat.widget_intro)}</p>
+        <ThreadView items mine=SenderType::User live typing=Signal::from(typing)/>
+        <Show when=move || status.get().as_deref() == Some("ended")>
+            <p class="notice" data-testid="chat-ended">{t!(i18n, chat.ended)}</p>
+        </Show>
+        <Composer on_send on_typing disabled=Signal::derive(|| false)/>
+    }
+}
+
+fn js_now() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
