@@ -44,6 +44,7 @@ export default defineConfig({
       KEFU_BIND: `127.0.0.1:${port}`,
       KEFU_DATA_DIR: process.env.KEFU_E2E_DATA_DIR ?? "/tmp/kefu-e2e",
       KEFU_ADMIN_PASSWORD: process.env.KEFU_E2E_ADMIN_PASSWORD ?? "",
+      KEFU_API_KEY: process.env.KEFU_E2E_API_KEY ?? "e2e-api-key",
       KEFU_LOG: "warn",
     },
   },

@@ -1,6 +1,8 @@
 //! `kefu demo-data`: fills an empty database with a living back office —
 //! players across servers, platforms and levels, a year of recharges in the
-//! ledger (players' paid totals and expiries agree with it), and a few staff.
+//! ledger (players' paid totals and expiries agree with it), a few staff, and
+//! chats (one in twenty players: ended, active with a demo agent, or waiting)
+//! whose messages have gap-free seqs and agree with each session's counters.
 //! Seeded, so the same count gives the same data.
 
 use rand::rngs::StdRng;
@@ -47,6 +49,8 @@ const PRICES: &[(i64, i64, i64)] = &[
 pub struct DemoSummary {
     pub players: usize,
     pub recharges: usize,
+    pub chats: usize,
+    pub messages: usize,
     pub staff_password: String,
 }
 
@@ -74,10 +78,12 @@ pub async fn fill(store: &Store, players: usize) -> Result<DemoSummary> {
     let mut rng = StdRng::seed_from_u64(players as u64);
     let now = now_ms();
     let mut recharges = 0;
+    let mut accounts = Vec::with_capacity(players);
     let mut tx = store.pool().begin().await?;
     for i in 0..players {
         let surname = SURNAMES[rng.gen_range(0..SURNAMES.len())];
         let account = format!("{surname}{:05}", i + 1);
+        accounts.push(account.clone());
         let register_at = now - rng.gen_range(0..730) * DAY_MS - rng.gen_range(0..DAY_MS);
         let platform = [1, 1, 1, 2, 2, 3, -1][rng.gen_range(0..7)];
         let server = if rng.gen_bool(0.95) {
@@ -156,9 +162,151 @@ pub async fn fill(store: &Store, players: usize) -> Result<DemoSummary> {
         .await?;
     }
     tx.commit().await?;
+    let (chats, messages) = fill_chats(store, &mut rng, &accounts, now).await?;
     Ok(DemoSummary {
         players,
         recharges,
+        chats,
+        messages,
         staff_password,
     })
+}
+
+const QUESTIONS: &[&str] = &[
+    "你好，我充值了会员但是没有生效",
+    "辅助登录不上怎么办？",
+    "请问 SVIP 和 VIP 有什么区别",
+    "我想把会员转到另一个账号",
+    "游戏一直卡在加载界面",
+    "昨天的活动奖励没有收到",
+];
+const ANSWERS: &[&str] = &[
+    "您好，我帮您查一下，请稍等",
+    "已为您处理，请重新登录试试",
+    "SVIP 多了多开和优先客服，价格见充值页",
+    "可以的，请提供两个账号",
+    "建议清理缓存后重启，还有问题请告诉我",
+];
+const FOLLOW_UPS: &[&str] = &["好的，谢谢", "可以了，感谢！", "还是不行", "收到"];
+
+/// One chat in twenty players: 60 % ended, 25 % active, 15 % waiting.
+async fn fill_chats(
+    store: &Store,
+    rng: &mut StdRng,
+    accounts: &[String],
+    now: i64,
+) -> Result<(usize, usize)> {
+    let mut agents = Vec::new();
+    for name in AGENTS {
+        if let Some(s) = staff::by_username(store, name).await? {
+            agents.push((s.id, s.username));
+        }
+    }
+    let mut chats = 0;
+    let mut total = 0;
+    let mut tx = store.pool().begin().await?;
+    for account in accounts.iter().step_by(20) {
+        let roll = rng.gen_range(0..100);
+        let status = match roll {
+            0..=59 => "ended",
+            60..=84 => "active",
+            _ => "pending",
+        };
+        let (agent_id, agent) = agents[rng.gen_range(0..agents.len())].clone();
+        let created = if status == "ended" {
+            now - rng.gen_range(1..30) * DAY_MS - rng.gen_range(0..DAY_MS)
+        } else {
+            now - rng.gen_range(1..90) * 60_000
+        };
+        // (sender type, sender, text) in order.
+        let mut lines: Vec<(&str, String, String)> = vec![(
+            "user",
+            account.clone(),
+            QUESTIONS[rng.gen_range(0..QUESTIONS.len())].to_owned(),
+        )];
+        if status != "pending" {
+            lines.push((
+                "system",
+                "system".into(),
+                format!("客服 {agent} 已接入会话"),
+            ));
+            lines.push((
+                "customer_service",
+                agent.clone(),
+                ANSWERS[rng.gen_range(0..ANSWERS.len())].to_owned(),
+            ));
+            lines.push((
+                "user",
+                account.clone(),
+                FOLLOW_UPS[rng.gen_range(0..FOLLOW_UPS.len())].to_owned(),
+            ));
+            if status == "ended" {
+                lines.push((
+                    "customer_service",
+                    agent.clone(),
+                    "不客气，祝您游戏愉快".to_owned(),
+                ));
+                lines.push(("system", "system".into(), format!("会话已由 {agent} 结束")));
+            }
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let step = 45_000;
+        let at = |i: usize| created + step * i as i64;
+        let last = lines.len() - 1;
+        let last_text = lines
+            .iter()
+            .rev()
+            .find(|l| l.0 != "system")
+            .map(|l| l.2.clone())
+            .unwrap_or_default();
+        // Waiting and active chats end with the player's message unread.
+        let staff_unread = match status {
+            "pending" => 1,
+            "active" => 1,
+            _ => 0,
+        };
+        sqlx::query(
+            "INSERT INTO chat_sessions (id, account, agent_id, agent, status, is_important, last_seq, \
+             staff_unread, player_unread, last_message, last_message_at, created_at, accepted_at, \
+             first_response_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&id)
+        .bind(account)
+        .bind((status != "pending").then_some(agent_id))
+        .bind((status != "pending").then(|| agent.clone()))
+        .bind(status)
+        .bind(i64::from(rng.gen_bool(0.1)))
+        .bind(lines.len() as i64)
+        .bind(staff_unread)
+        .bind(&last_text)
+        .bind(at(last))
+        .bind(created)
+        .bind((status != "pending").then(|| at(1)))
+        .bind((status != "pending").then(|| at(2)))
+        .bind((status == "ended").then(|| at(last)))
+        .execute(&mut *tx)
+        .await?;
+        for (i, (kind, sender, text)) in lines.iter().enumerate() {
+            let unread = *kind == "user" && i == lines.len() - 1 && status != "ended";
+            sqlx::query(
+                "INSERT INTO chat_messages (id, session_id, seq, sender_type, sender, content, content_type, \
+                 client_msg_id, sent_at, is_read) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(&id)
+            .bind(i as i64 + 1)
+            .bind(*kind)
+            .bind(sender)
+            .bind(text)
+            .bind(if *kind == "system" { "system" } else { "text" })
+            .bind(at(i))
+            .bind(i64::from(!unread))
+            .execute(&mut *tx)
+            .await?;
+            total += 1;
+        }
+        chats += 1;
+    }
+    tx.commit().await?;
+    Ok((chats, total))
 }

@@ -1124,6 +1124,25 @@ async fn demo_data_fills_an_empty_database_consistently() {
     .await
     .unwrap();
     assert_eq!(mismatches, 0);
+    // Chats: one in twenty players; every session's seqs run 1..=last_seq
+    // without gaps and its staff unread count matches its unread messages.
+    assert_eq!(done.chats, 15);
+    let (bad,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM chat_sessions s WHERE s.last_seq <> \
+         (SELECT COUNT(*) FROM chat_messages m WHERE m.session_id = s.id) \
+         OR s.last_seq <> (SELECT MAX(seq) FROM chat_messages m WHERE m.session_id = s.id) \
+         OR s.staff_unread <> (SELECT COUNT(*) FROM chat_messages m WHERE m.session_id = s.id \
+                               AND m.sender_type = 'user' AND m.is_read = 0)",
+    )
+    .fetch_one(k.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(bad, 0);
+    let (messages,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM chat_messages")
+        .fetch_one(k.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(messages as usize, done.messages);
     // Demo staff can sign in; a second fill is refused.
     k.login(
         domain::auth::LoginKind::Staff,

@@ -77,9 +77,11 @@ pub async fn run(cli: Cli) -> Result<(), StartError> {
             let started = std::time::Instant::now();
             let done = domain::demo::fill(&store, args.players).await?;
             println!(
-                "demo data: {} players, {} recharges in {:.1} s; staff demo.admin (admin), xiaoqiao, daqiao, diaochan (agents), password {}",
+                "demo data: {} players, {} recharges, {} chats with {} messages in {:.1} s; staff demo.admin (admin), xiaoqiao, daqiao, diaochan (agents), password {}",
                 done.players,
                 done.recharges,
+                done.chats,
+                done.messages,
                 started.elapsed().as_secs_f64(),
                 done.staff_password
             );

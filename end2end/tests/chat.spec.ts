@@ -1,0 +1,92 @@
+import { test, expect, APIRequestContext, Browser } from "@playwright/test";
+import { hydrated, signIn } from "./helpers";
+
+const ADMIN_PASSWORD = process.env.KEFU_E2E_ADMIN_PASSWORD ?? "";
+const STAFF_PASSWORD = process.env.KEFU_E2E_AGENT_PASSWORD ?? "";
+const API_KEY = process.env.KEFU_E2E_API_KEY ?? "e2e-api-key";
+
+/** Creates a player and answers a chat token for them from the API-key endpoint. */
+async function playerToken(request: APIRequestContext, account: string) {
+  const login = await request.post("/api/admin/login", { data: { username: "admin", password: ADMIN_PASSWORD } });
+  expect(login.status()).toBe(200);
+  const admin = (await login.json()).access_token as string;
+  const created = await request.post("/api/admin/users", {
+    data: { account, server_name: "洛阳" },
+    headers: { Authorization: `Bearer ${admin}` },
+  });
+  expect(created.status(), await created.text()).toBe(200);
+  const t = await request.post("/api/chat/user_token", { data: { account }, headers: { "X-Api-Key": API_KEY } });
+  expect(t.status(), await t.text()).toBe(200);
+  return (await t.json()).data.access_token as string;
+}
+
+async function openDesk(browser: Browser, username: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, username, STAFF_PASSWORD);
+  await page.goto("/desk");
+  await hydrated(page);
+  await expect(page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  return { context, page };
+}
+
+test("a player's question reaches the queue, an agent accepts, and they talk both ways live", async ({ browser, request }) => {
+  const account = `chat.${Date.now()}`;
+  const token = await playerToken(request, account);
+  const agent = await openDesk(browser, "agent.e2e");
+
+  const playerContext = await browser.newContext();
+  const player = await playerContext.newPage();
+  await player.goto(`/widget?token=${token}`);
+  await hydrated(player);
+  await expect(player.getByRole("heading", { name: "在线客服" })).toBeVisible();
+  await expect(player.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+
+  // The player writes; Enter sends.
+  await player.getByTestId("composer").fill("你好，我的会员没有生效");
+  await player.getByTestId("composer").press("Enter");
+  await expect(player.getByTestId("msg").filter({ hasText: "我的会员没有生效" })).toHaveAttribute("data-state", /sent|stored/);
+  await expect(player.getByTestId("composer")).toHaveValue("");
+
+  // It waits in the agent's queue, live; the agent opens and accepts it.
+  const queued = agent.page.getByTestId("queue").getByTestId("session-item").filter({ hasText: account });
+  await expect(queued).toBeVisible();
+  await queued.click();
+  await expect(agent.page.getByTestId("thread").getByText("你好，我的会员没有生效")).toBeVisible();
+  await agent.page.getByTestId("accept").click();
+  await expect(agent.page.getByTestId("mine").getByTestId("session-item").filter({ hasText: account })).toBeVisible();
+  await expect(agent.page.getByTestId("chat-status")).toHaveText("active");
+
+  // The player sees the notice, then the agent's answer.
+  await expect(player.getByTestId("thread").getByText("客服 agent.e2e 已接入会话")).toBeVisible();
+  await agent.page.getByTestId("composer").fill("您好，请提供一下充值时间");
+  await agent.page.getByTestId("composer").press("Enter");
+  await expect(player.getByTestId("thread").getByText("您好，请提供一下充值时间")).toBeVisible();
+
+  // And back again, with a second line (Shift+Enter) kept in one message.
+  await player.getByTestId("composer").fill("昨天晚上");
+  await player.getByTestId("composer").press("Shift+Enter");
+  await player.getByTestId("composer").pressSequentially("九点左右");
+  await player.getByTestId("composer").press("Enter");
+  await expect(agent.page.getByTestId("thread").getByText(/昨天晚上\s+九点左右/)).toBeVisible();
+
+  // Content is text, never HTML.
+  await player.getByTestId("composer").fill("<b>粗体</b>");
+  await player.getByTestId("composer").press("Enter");
+  await expect(agent.page.getByTestId("thread").getByText("<b>粗体</b>")).toBeVisible();
+
+  // A reload of the widget shows the whole conversation from the server.
+  await player.reload();
+  await hydrated(player);
+  await expect(player.getByTestId("thread").getByText("您好，请提供一下充值时间")).toBeVisible();
+  await expect(player.getByTestId("thread").getByText("昨天晚上")).toBeVisible();
+
+  await agent.context.close();
+  await playerContext.close();
+});
+
+test("a widget opened with a bad token says so", async ({ page }) => {
+  const r = await page.goto("/widget?token=not-a-token");
+  expect(r?.status()).toBe(401);
+  await expect(page.getByTestId("widget-invalid")).toBeVisible();
+});
