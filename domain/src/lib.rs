@@ -38,6 +38,8 @@ pub struct KefuInner {
     pub hub: chat::hub::Hub,
     /// Auto-accept runs one at a time.
     pub dispatching: tokio::sync::Mutex<()>,
+    /// The chat's group-commit writer, started on first use.
+    pub(crate) writer: std::sync::OnceLock<chat::writer::Queue>,
 }
 
 impl Kefu {
@@ -49,6 +51,7 @@ impl Kefu {
             clock,
             hub: chat::hub::Hub::new(),
             dispatching: tokio::sync::Mutex::new(()),
+            writer: std::sync::OnceLock::new(),
         }))
     }
 

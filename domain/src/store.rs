@@ -81,6 +81,10 @@ impl Store {
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
                             conn.execute("PRAGMA busy_timeout = 5000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            // Checkpoints run in the background (see
+                            // `checkpoint_in_background`), not inside
+                            // whichever commit crosses the WAL threshold.
+                            conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                             Ok(())
                         })
                     })
@@ -91,7 +95,37 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend })
+        let store = Store { pool, backend };
+        if backend == Backend::Sqlite {
+            store.checkpoint_in_background();
+        }
+        Ok(store)
+    }
+
+    /// SQLite: copies the WAL back into the database once a second with a
+    /// PASSIVE checkpoint (it never blocks readers or the writer), so no
+    /// request pays for a checkpoint. Ends when the pool closes.
+    fn checkpoint_in_background(&self) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if pool.is_closed() {
+                    break;
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    if pool.is_closed() {
+                        break;
+                    }
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        });
     }
 
     /// Connects and applies every pending migration.

@@ -127,6 +127,8 @@ async fn seq_is_contiguous_with_50_concurrent_senders() {
         .accept_session(&agent, &s.session_id, None)
         .await
         .unwrap();
+    // A third party's socket (an admin watching) sees every message once, in seq order.
+    let mut watcher = online(&w, &w.admin);
     let mut tasks = Vec::new();
     for i in 0..50 {
         let kefu = w.kefu.clone();
@@ -152,6 +154,14 @@ async fn seq_is_contiguous_with_50_concurrent_senders() {
     assert_eq!(row.last_seq, 51);
     assert_eq!(row.staff_unread, 25);
     assert_eq!(row.player_unread, 25);
+    let seen: Vec<i64> = drain(&mut watcher)
+        .into_iter()
+        .filter_map(|f| match f {
+            ServerFrame::NewMessage(m) => Some(m.seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seen, (2..=51).collect::<Vec<_>>());
     w.db.finish().await;
 }
 

@@ -293,14 +293,21 @@ async fn fixed_rate(
 }
 
 /// Each sender sends its next message when the last is acknowledged (and
-/// no more than 18 a second, under the per-socket limit); answers acks/s.
-async fn sustained(players: Vec<Ws>, sessions: &[String], secs: usize) -> (u64, f64) {
+/// no more than 18 a second, under the per-socket limit); answers the acks
+/// received before the deadline, acks/s, and the error frames by code.
+async fn sustained(
+    players: Vec<Ws>,
+    sessions: &[String],
+    secs: usize,
+) -> (u64, f64, HashMap<String, u64>) {
     let acked = Arc::new(AtomicU64::new(0));
+    let errors: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
     let deadline = Instant::now() + Duration::from_secs(secs as u64);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (i, mut ws) in players.into_iter().enumerate() {
         let acked = acked.clone();
+        let errors = errors.clone();
         let session = sessions[i].clone();
         tasks.push(tokio::spawn(async move {
             let mut k = 0u64;
@@ -316,7 +323,15 @@ async fn sustained(players: Vec<Ws>, sessions: &[String], secs: usize) -> (u64, 
                 loop {
                     match ws.next().await {
                         Some(Ok(Message::Text(t))) if t.as_str().starts_with(r#"{"type":"message_sent""#) => {
-                            acked.fetch_add(1, Ordering::Relaxed);
+                            if Instant::now() <= deadline {
+                                acked.fetch_add(1, Ordering::Relaxed);
+                            }
+                            break;
+                        }
+                        Some(Ok(Message::Text(t))) if t.as_str().starts_with(r#"{"type":"error""#) => {
+                            let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap_or_default();
+                            let code = v["data"]["error_code"].as_str().unwrap_or("?").to_owned();
+                            *errors.lock().unwrap().entry(code).or_default() += 1;
                             break;
                         }
                         Some(Ok(_)) => continue,
@@ -335,7 +350,9 @@ async fn sustained(players: Vec<Ws>, sessions: &[String], secs: usize) -> (u64, 
         let _ = t.await;
     }
     let n = acked.load(Ordering::Relaxed);
-    (n, n as f64 / started.elapsed().as_secs_f64())
+    let window = started.elapsed().as_secs_f64().min(secs as f64);
+    let errors = errors.lock().unwrap().clone();
+    (n, n as f64 / window, errors)
 }
 
 /// The bare relay: `/?id=<n>` registers a socket; a text frame "<to> …" is
@@ -506,8 +523,10 @@ async fn main() {
     for p in fleet.players.iter().take(senders) {
         senders_ws.push(open(p).await);
     }
-    let (acked, per_sec) = sustained(senders_ws, &fleet.sessions, sustain_secs).await;
-    println!("sustained:   {acked} messages acknowledged in {sustain_secs} s = {per_sec:.0} msg/s");
+    let (acked, per_sec, errors) = sustained(senders_ws, &fleet.sessions, sustain_secs).await;
+    println!(
+        "sustained:   {acked} messages acknowledged in {sustain_secs} s = {per_sec:.0} msg/s; error frames: {errors:?}"
+    );
     drop(server);
 
     // 3. memory per idle connection.

@@ -268,6 +268,12 @@ async fn a_conversation_over_sockets_with_every_frame_type() {
         .until(|f| matches!(f, ServerFrame::UnreadCountAbsoluteUpdate(_)))
         .await;
     assert!(matches!(f, ServerFrame::UnreadCountAbsoluteUpdate(u) if u.unread_count == 0));
+    let f = boss
+        .until(|f| matches!(f, ServerFrame::UnreadCountRecalculated(_)))
+        .await;
+    assert!(
+        matches!(f, ServerFrame::UnreadCountRecalculated(u) if u.session_id == session && u.unread_count == 0)
+    );
 
     // Importance, both spellings.
     for kind in ["set_session_importance", "mark_session_important"] {

@@ -26,6 +26,7 @@
 
 pub mod hub;
 pub mod presence;
+pub(crate) mod writer;
 
 use protocol::chat::{
     Accepted, ChatMessage, CreatedSession, History, HistoryRequest, ImportanceUpdated,
@@ -90,7 +91,8 @@ impl Status {
     }
 }
 
-const SESSION_COLS: &str = "id, account, agent_id, agent, status, is_important, last_seq, \
+pub(crate) const SESSION_COLS: &str =
+    "id, account, agent_id, agent, status, is_important, last_seq, \
      staff_unread, player_unread, last_message, last_message_at, created_at, accepted_at, \
      first_response_at, ended_at";
 
@@ -119,7 +121,7 @@ impl SessionRow {
         Status::parse(&self.status)
     }
 
-    fn staff_audience(&self) -> StaffAudience<'static> {
+    pub(crate) fn staff_audience(&self) -> StaffAudience<'static> {
         if self.status() == Status::Pending {
             StaffAudience::All
         } else {
@@ -128,11 +130,11 @@ impl SessionRow {
     }
 }
 
-const MESSAGE_COLS: &str =
+pub(crate) const MESSAGE_COLS: &str =
     "id, session_id, seq, sender_type, sender, content, content_type, client_msg_id, sent_at, is_read";
 
 #[derive(Debug, Clone, FromRow)]
-struct MessageRow {
+pub(crate) struct MessageRow {
     id: String,
     session_id: String,
     seq: i64,
@@ -199,7 +201,7 @@ fn validate_session_id(id: &str) -> Result<&str> {
     Ok(id)
 }
 
-fn preview(text: &str) -> String {
+pub(crate) fn preview(text: &str) -> String {
     text.chars().take(100).collect()
 }
 
@@ -232,7 +234,7 @@ impl Kefu {
         &self.0.hub
     }
 
-    fn message_to_wire(&self, m: MessageRow) -> ChatMessage {
+    pub(crate) fn message_to_wire(&self, m: MessageRow) -> ChatMessage {
         ChatMessage {
             message_id: m.id,
             session_id: m.session_id,
@@ -688,144 +690,70 @@ impl Kefu {
             }
             _ => {}
         }
-        let lock = self.hub().session_lock(&s.id);
-        let _guard = lock.lock().await;
-        if let Some(existing) = self.by_client_id(&s.id, actor.name(), &content).await? {
-            return Ok(self.ack(&existing));
-        }
-        if matches!(actor, Actor::Player(_)) {
+        // Only an ended chat needs the (writing) reopen: a no-op UPDATE
+        // would still take SQLite's write lock from the message writer.
+        if matches!(actor, Actor::Player(_)) && s.status() == Status::Ended {
             self.reopen_if_ended(&s.id).await?;
         }
-        let is_player = matches!(actor, Actor::Player(_));
-        let now = now_ms();
-        let mut tx = self.store().pool().begin().await?;
-        let guard = match actor {
-            Actor::Player(_) => "account = $7 AND status <> 'ended'",
-            Actor::Staff(_) => "agent = $7 AND status = 'active'",
+        let author = match actor {
+            Actor::Player(a) => writer::Author::Player(a.clone()),
+            Actor::Staff(p) => writer::Author::Staff(p.username.clone()),
         };
-        let updated: Option<SessionRow> = sqlx::query_as(&format!(
-            "UPDATE chat_sessions SET last_seq = last_seq + 1, last_message = $2, \
-             last_message_at = $3, staff_unread = staff_unread + $4, \
-             player_unread = player_unread + $5, \
-             first_response_at = CASE WHEN $6 = 1 AND first_response_at IS NULL THEN $3 \
-                                 ELSE first_response_at END \
-             WHERE id = $1 AND {guard} RETURNING {SESSION_COLS}"
-        ))
-        .bind(&s.id)
-        .bind(preview(&content.text))
-        .bind(now)
-        .bind(i64::from(is_player))
-        .bind(i64::from(!is_player))
-        .bind(i64::from(!is_player))
-        .bind(actor.name())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(updated) = updated else {
-            return Err(Error::Conflict(
-                "the chat changed while sending; try again".to_owned(),
-            ));
-        };
-        let row = MessageRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            session_id: s.id.clone(),
-            seq: updated.last_seq,
-            sender_type: if is_player {
-                "user"
-            } else {
-                "customer_service"
-            }
-            .to_owned(),
-            sender: actor.name().to_owned(),
-            content: content.text,
-            content_type: content.content_type,
-            client_msg_id: content.client_msg_id,
-            sent_at: now,
-            is_read: 0,
-        };
-        insert_message(&mut tx, &row).await?;
-        tx.commit().await?;
-        self.publish_message(&updated, row.clone(), actor, origin);
-        Ok(self.ack(&row))
+        let appended = self
+            .append(
+                &s.id,
+                author,
+                content.text,
+                content.content_type,
+                content.client_msg_id,
+                origin,
+            )
+            .await?;
+        Ok(self.ack(&appended.message))
     }
 
-    async fn by_client_id(
+    /// Hands a message to the writer and waits until it is stored.
+    async fn append(
         &self,
         session_id: &str,
-        sender: &str,
-        content: &Content,
-    ) -> Result<Option<MessageRow>> {
-        let Some(client_id) = &content.client_msg_id else {
-            return Ok(None);
-        };
-        Ok(sqlx::query_as(&format!(
-            "SELECT {MESSAGE_COLS} FROM chat_messages \
-             WHERE session_id = $1 AND sender = $2 AND client_msg_id = $3"
-        ))
-        .bind(session_id)
-        .bind(sender)
-        .bind(client_id)
-        .fetch_optional(self.store().pool())
-        .await?)
-    }
-
-    fn publish_message(
-        &self,
-        s: &SessionRow,
-        m: MessageRow,
-        actor: &Actor,
+        author: writer::Author,
+        text: String,
+        content_type: String,
+        client_msg_id: Option<String>,
         origin: Option<ConnId>,
-    ) {
-        let sender_is_player = matches!(actor, Actor::Player(_));
-        let frame = Hub::encode(&ServerFrame::NewMessage(self.message_to_wire(m)));
-        let (player_except, staff_except) = if sender_is_player {
-            (origin, None)
-        } else {
-            (None, origin)
-        };
-        self.hub().to_player(&s.account, &frame, player_except);
-        self.hub()
-            .to_staff(s.staff_audience(), &frame, staff_except);
-        if sender_is_player {
-            let unread = Hub::encode(&ServerFrame::UnreadCountUpdated(SessionUnread {
-                session_id: s.id.clone(),
-                unread_count: s.staff_unread,
-            }));
-            self.hub().to_staff(s.staff_audience(), &unread, None);
-        }
+    ) -> Result<writer::Appended> {
+        let queue = self.0.writer.get_or_init(|| writer::start(self)).clone();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        queue
+            .send(writer::Job {
+                session_id: session_id.to_owned(),
+                author,
+                text,
+                content_type,
+                client_msg_id,
+                origin,
+                reply,
+            })
+            .await
+            .map_err(|_| Error::internal("chat writer stopped"))?;
+        answer
+            .await
+            .map_err(|_| Error::internal("chat writer dropped a message"))?
     }
 
-    /// Appends a notice to the thread and broadcasts it (caller holds the
-    /// session lock and has committed the change it describes).
+    /// Appends a notice to the thread (through the writer, which
+    /// broadcasts it in seq order).
     async fn notice(&self, session_id: &str, text: String) -> Result<()> {
-        let now = now_ms();
-        let mut tx = self.store().pool().begin().await?;
-        let updated: Option<SessionRow> = sqlx::query_as(&format!(
-            "UPDATE chat_sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING {SESSION_COLS}"
-        ))
-        .bind(session_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(updated) = updated else {
-            return Ok(());
-        };
-        let row = MessageRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            session_id: session_id.to_owned(),
-            seq: updated.last_seq,
-            sender_type: "system".to_owned(),
-            sender: "system".to_owned(),
-            content: text,
-            content_type: "system".to_owned(),
-            client_msg_id: None,
-            sent_at: now,
-            is_read: 1,
-        };
-        insert_message(&mut tx, &row).await?;
-        tx.commit().await?;
-        let frame = Hub::encode(&ServerFrame::NewMessage(self.message_to_wire(row)));
-        self.hub().to_player(&updated.account, &frame, None);
-        self.hub().to_staff(updated.staff_audience(), &frame, None);
-        Ok(())
+        self.append(
+            session_id,
+            writer::Author::System,
+            text,
+            "system".to_owned(),
+            None,
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     fn status_changed(&self, s: &SessionRow, old: Status, at: i64, extra: &[i64]) {
@@ -1127,9 +1055,17 @@ impl Kefu {
         }));
         match actor {
             Actor::Player(account) => self.hub().to_player(account, &frame, origin),
-            Actor::Staff(p) => self
-                .hub()
-                .to_staff(StaffAudience::Only(&[p.id]), &frame, origin),
+            Actor::Staff(p) => {
+                self.hub()
+                    .to_staff(StaffAudience::Only(&[p.id]), &frame, origin);
+                // Admins watching the chat recount too (seed 000 type 20).
+                let recount = Hub::encode(&ServerFrame::UnreadCountRecalculated(SessionUnread {
+                    session_id: s.id.clone(),
+                    unread_count: 0,
+                }));
+                self.hub()
+                    .to_staff(StaffAudience::AgentAndAdmins(None), &recount, None);
+            }
         }
         Ok(SessionRef { session_id: s.id })
     }
@@ -1202,7 +1138,7 @@ impl Kefu {
     }
 }
 
-async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<()> {
+pub(crate) async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<()> {
     sqlx::query(&format!(
         "INSERT INTO chat_messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ))
