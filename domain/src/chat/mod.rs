@@ -672,44 +672,52 @@ impl Kefu {
         content: Content,
         origin: Option<ConnId>,
     ) -> Result<MessageAck> {
-        let s = self.session_row(session_id).await?;
-        match actor {
-            Actor::Player(account) if s.account != *account => {
-                return Err(Error::Forbidden("this chat is not yours".to_owned()));
+        let author = match actor {
+            Actor::Player(a) => writer::Author::Player(a.clone()),
+            Actor::Staff(p) => writer::Author::Staff(p.username.clone()),
+        };
+        // The writer's guard decides who may write; only a refusal reads the
+        // session, to say why, or to reopen an ended chat for its player
+        // and try once more.
+        for attempt in 0..2 {
+            let appended = self
+                .append(
+                    session_id,
+                    author.clone(),
+                    content.text.clone(),
+                    content.content_type.clone(),
+                    content.client_msg_id.clone(),
+                    origin,
+                )
+                .await;
+            match appended {
+                Ok(a) => return Ok(self.ack(&a.message)),
+                Err(Error::Conflict(_)) => {}
+                Err(e) => return Err(e),
             }
-            Actor::Staff(p) => {
-                if s.agent_id != Some(p.id) {
+            let s = self.session_row(session_id).await?;
+            match actor {
+                Actor::Player(account) if s.account != *account => {
+                    return Err(Error::Forbidden("this chat is not yours".to_owned()));
+                }
+                Actor::Player(_) if s.status() == Status::Ended && attempt == 0 => {
+                    self.reopen_if_ended(&s.id).await?;
+                }
+                Actor::Staff(p) if s.agent_id != Some(p.id) => {
                     return Err(match s.status() {
                         Status::Pending => Error::Conflict("accept the chat first".to_owned()),
                         _ => Error::Forbidden("this chat is assigned to someone else".to_owned()),
                     });
                 }
-                if s.status() == Status::Ended {
+                Actor::Staff(_) if s.status() == Status::Ended => {
                     return Err(Error::Conflict("this chat has ended".to_owned()));
                 }
+                _ => {}
             }
-            _ => {}
         }
-        // Only an ended chat needs the (writing) reopen: a no-op UPDATE
-        // would still take SQLite's write lock from the message writer.
-        if matches!(actor, Actor::Player(_)) && s.status() == Status::Ended {
-            self.reopen_if_ended(&s.id).await?;
-        }
-        let author = match actor {
-            Actor::Player(a) => writer::Author::Player(a.clone()),
-            Actor::Staff(p) => writer::Author::Staff(p.username.clone()),
-        };
-        let appended = self
-            .append(
-                &s.id,
-                author,
-                content.text,
-                content.content_type,
-                content.client_msg_id,
-                origin,
-            )
-            .await?;
-        Ok(self.ack(&appended.message))
+        Err(Error::Conflict(
+            "the chat changed while sending; try again".to_owned(),
+        ))
     }
 
     /// Hands a message to the writer and waits until it is stored.
