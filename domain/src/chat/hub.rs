@@ -301,8 +301,8 @@ impl Hub {
         }
     }
 
-    /// The lock that orders one session's writes and their broadcast, so
-    /// every socket sees a session's frames in seq order.
+    /// The lock that keeps one session's state changes (accept, transfer,
+    /// end, clear) and their notices from interleaving.
     pub fn session_lock(&self, session_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.session_locks.lock().expect("hub lock");
         if locks.len() > 4096 {

@@ -5,19 +5,22 @@
 //!   acknowledgement carries the server id, the session's `seq` and the
 //!   client's `client_msg_id`; a resend with the same `client_msg_id` answers
 //!   the first acknowledgement and stores nothing;
-//! - `seq` is gap-free per session: it is taken from the session row in the
-//!   same transaction as the insert, and one session's writes and their
-//!   broadcast are ordered by a per-session lock, so every socket sees a
-//!   session's frames in seq order;
+//! - `seq` is gap-free per session: every message and notice is written by
+//!   one writer task ([`writer`], group commit) that takes the seq from the
+//!   session row in the same transaction as the insert and broadcasts in
+//!   the order it assigned, so every socket sees a session's frames in seq
+//!   order;
 //! - sessions flow `pending → active → ended`; accepting is one conditional
 //!   `UPDATE … WHERE status = 'pending'`, so of two agents racing exactly one
 //!   wins; a player writing into an ended chat reopens it as pending;
 //! - notices (accepted, transferred, ended, reopened) are stored in the thread
 //!   as `system` messages with their own seq, so a reconnecting client repairs
 //!   them with the same `after_seq` as messages;
-//! - the work between commit and broadcast runs in its own task: a caller
-//!   that goes away (an HTTP client hanging up) cannot leave a committed
-//!   message unannounced.
+//! - commit and broadcast both happen in the writer task: a caller that goes
+//!   away (an HTTP client hanging up) cannot leave a committed message
+//!   unannounced;
+//! - state changes (accept, transfer, end, clear) hold a per-session lock so
+//!   each change and its notice are not interleaved with another change.
 //!
 //! Who may see a chat: the player who owns it; the agent it is assigned to;
 //! every staff member while it is pending (it is in everyone's queue); admins
