@@ -32,27 +32,26 @@ impl BusinessClock {
 
     /// RFC 3339 with the business offset, to the second.
     pub fn format_ms(&self, ms: i64) -> String {
+        self.rfc3339(ms, SecondsFormat::Secs)
+    }
+
+    /// RFC 3339 with the business offset, to the millisecond (chat times,
+    /// where many messages share a second).
+    pub fn format_ms_precise(&self, ms: i64) -> String {
+        self.rfc3339(ms, SecondsFormat::Millis)
+    }
+
+    fn rfc3339(&self, ms: i64, precision: SecondsFormat) -> String {
         let utc: DateTime<Utc> = Utc
             .timestamp_millis_opt(ms)
             .single()
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         utc.with_timezone(&self.tz)
-            .to_rfc3339_opts(SecondsFormat::Secs, false)
+            .to_rfc3339_opts(precision, false)
     }
 }
 
 impl BusinessClock {
-    /// RFC 3339 with the business offset, to the millisecond (chat times,
-    /// where many messages share a second).
-    pub fn format_ms_precise(&self, ms: i64) -> String {
-        let utc: DateTime<Utc> = Utc
-            .timestamp_millis_opt(ms)
-            .single()
-            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-        utc.with_timezone(&self.tz)
-            .to_rfc3339_opts(SecondsFormat::Millis, false)
-    }
-
     /// Parses an input time: RFC 3339, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`
     /// (the last two in the business time zone). A bare date means its first
     /// millisecond, or its last when `end_of_day` (inclusive range ends).
@@ -106,6 +105,10 @@ mod tests {
         let c = BusinessClock::default();
         // 2026-11-23T10:00:00Z is 18:00 in Shanghai.
         assert_eq!(c.format_ms(1_795_428_000_000), "2026-11-23T18:00:00+08:00");
+        assert_eq!(
+            c.format_ms_precise(1_795_428_000_042),
+            "2026-11-23T18:00:00.042+08:00"
+        );
     }
 
     #[test]

@@ -511,6 +511,9 @@ async fn auto_accept_hands_chats_least_loaded_first_within_capacity() {
     // An agent who is busy gets nothing, even with spare capacity.
     w.kefu.end_session(&b, &sessions[2]).await.unwrap();
     w.kefu.set_staff_chat_status(&b, "busy").await.unwrap();
+    // A run the end started may have read b as online before the change;
+    // runs take turns, so this waits for it to finish.
+    w.kefu.dispatch().await.unwrap();
     let next = w.kefu.create_session("guan.yu").await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     w.kefu.dispatch().await.unwrap();

@@ -132,10 +132,9 @@ impl FromRequestParts<AppState> for AuthStaff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)
-            .or_else(|| query_token(parts))
+        let token = explicit_token(parts)
             .or_else(|| app::auth::ssr::session_token(&parts.headers))
-            .ok_or_else(|| domain::Error::Unauthenticated("missing token".to_owned()))?;
+            .ok_or_else(missing_token)?;
         let (mut principal, staff) = state.kefu.authenticate(&token).await?;
         principal.ip = app::auth::ssr::client_ip(parts);
         Ok(AuthStaff { principal, staff })
@@ -155,9 +154,7 @@ impl FromRequestParts<AppState> for AuthPlayer {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)
-            .or_else(|| query_token(parts))
-            .ok_or_else(|| domain::Error::Unauthenticated("missing token".to_owned()))?;
+        let token = explicit_token(parts).ok_or_else(missing_token)?;
         match state.kefu.authenticate_player(&token).await {
             Ok((account, _)) => Ok(AuthPlayer { account }),
             Err(e) => {
@@ -174,8 +171,13 @@ impl FromRequestParts<AppState> for AuthPlayer {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
-    bearer_in(&parts.headers)
+/// `Authorization: Bearer …`, else the `token` query parameter.
+fn explicit_token(parts: &Parts) -> Option<String> {
+    bearer_in(&parts.headers).or_else(|| query_token(parts))
+}
+
+fn missing_token() -> domain::Error {
+    domain::Error::Unauthenticated("missing token".to_owned())
 }
 
 /// The token of an `Authorization: Bearer …` header.
