@@ -249,6 +249,8 @@ async fn run(
     let expiry = tokio::time::sleep(expires_in);
     tokio::pin!(expiry);
     let mut bucket = Bucket::new();
+    // Only what the client sends counts as life: frames we write do not.
+    let mut heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
             frame = outbox.frames.recv() => {
@@ -262,12 +264,15 @@ async fn run(
                 return code.map(|c| (c, kick_reason(c)));
             }
             () = &mut expiry => return Some((CLOSE_AUTH_FAILED, "token expired")),
-            incoming = tokio::time::timeout(IDLE_TIMEOUT, socket.recv()) => {
+            () = tokio::time::sleep_until(heard + IDLE_TIMEOUT) => {
+                return Some((1000, "idle timeout"));
+            }
+            incoming = socket.recv() => {
                 let message = match incoming {
-                    Err(_) => return Some((1000, "idle timeout")),
-                    Ok(None) | Ok(Some(Err(_))) => return None,
-                    Ok(Some(Ok(m))) => m,
+                    None | Some(Err(_)) => return None,
+                    Some(Ok(m)) => m,
                 };
+                heard = tokio::time::Instant::now();
                 match message {
                     Message::Text(text) => {
                         if text.len() > MAX_FRAME_BYTES {

@@ -112,7 +112,7 @@ async fn run(kefu: Weak<KefuInner>, mut rx: mpsc::Receiver<Job>) {
 /// here means the transaction failed and nothing of the batch is stored.
 async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
     let now = crate::time::now_ms();
-    let mut tx = kefu.store().pool().begin().await?;
+    let mut tx = kefu.store().begin_write().await?;
     let mut out: Vec<Result<Appended>> = Vec::with_capacity(jobs.len());
     let mut in_batch: HashMap<(&str, &str, &str), usize> = HashMap::new();
     for job in jobs {
