@@ -90,3 +90,26 @@ test("a widget opened with a bad token says so", async ({ page }) => {
   expect(r?.status()).toBe(401);
   await expect(page.getByTestId("widget-invalid")).toBeVisible();
 });
+
+test("leaving the desk for another section and coming back keeps the panel working", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await signIn(page, "admin.e2e", STAFF_PASSWORD);
+  await page.goto("/desk");
+  await hydrated(page);
+  await expect(page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  // Client-side navigation away: the chat client's timers must stop with the page.
+  await page.getByTestId("nav-players").click();
+  await expect(page).toHaveURL(/\/players$/);
+  await page.waitForTimeout(1500);
+  await page.getByTestId("nav-desk").click();
+  await expect(page).toHaveURL(/\/desk$/);
+  await expect(page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  expect(errors.filter((e) => /panicked|disposed/.test(e))).toEqual([]);
+  await context.close();
+});

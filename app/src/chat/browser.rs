@@ -39,6 +39,8 @@ struct Inner {
     /// Keeps the socket's JS callbacks alive while it is open.
     #[allow(clippy::type_complexity)]
     callbacks: RefCell<Vec<Closure<dyn FnMut(web_sys::Event)>>>,
+    /// The heartbeat and indicator timers, cleared when the page goes.
+    intervals: RefCell<Vec<IntervalHandle>>,
 }
 
 /// A handle pages keep (cheap to copy into closures).
@@ -93,6 +95,7 @@ impl ChatHandle {
             outbox,
             reconnect_at: RefCell::new(None),
             callbacks: RefCell::new(Vec::new()),
+            intervals: RefCell::new(Vec::new()),
         });
         let handle = ChatHandle {
             inner: StoredValue::new_local(inner),
@@ -102,14 +105,19 @@ impl ChatHandle {
         let start = handle.with(|i| i.machine.borrow_mut().start());
         handle.run(start);
         let h = handle;
-        let _ = set_interval_with_handle(
+        let heartbeat = set_interval_with_handle(
             move || {
                 let a = h.with(|i| i.machine.borrow_mut().on_heartbeat(now() as u64));
                 h.run(a);
             },
             Duration::from_millis(PING_EVERY_MS),
         );
-        let _ = set_interval_with_handle(move || h.refresh_view(), Duration::from_secs(1));
+        let indicator = set_interval_with_handle(move || h.refresh_view(), Duration::from_secs(1));
+        h.with(|i| {
+            i.intervals
+                .borrow_mut()
+                .extend(heartbeat.ok().into_iter().chain(indicator.ok()))
+        });
         let on = window_event_listener(leptos::ev::online, move |_| {
             let a = h.with(|i| i.machine.borrow_mut().on_online());
             h.run(a);
@@ -118,21 +126,34 @@ impl ChatHandle {
             let a = h.with(|i| i.machine.borrow_mut().on_offline());
             h.run(a);
         });
+        // Leaving the page (client-side navigation) stops everything: the
+        // timers, the listeners and the socket, whose handlers are detached
+        // first so its close does not schedule a reconnect.
         on_cleanup(move || {
             on.remove();
             off.remove();
             h.with(|i| {
+                for t in i.intervals.borrow_mut().drain(..) {
+                    t.clear();
+                }
                 if let Some(ws) = i.socket.borrow_mut().take() {
+                    ws.set_onmessage(None);
+                    ws.set_onclose(None);
                     let _ = ws.close();
                 }
+                i.callbacks.borrow_mut().clear();
             });
         });
         handle
     }
 
-    fn with<R>(&self, f: impl FnOnce(&Rc<Inner>) -> R) -> R {
-        let inner = self.inner.get_value();
-        f(&inner)
+    /// Runs `f` on the client; a no-op (answering the default) once the
+    /// page that started it is gone, for timers that fire late.
+    fn with<R: Default>(&self, f: impl FnOnce(&Rc<Inner>) -> R) -> R {
+        self.inner
+            .try_get_value()
+            .map(|inner| f(&inner))
+            .unwrap_or_default()
     }
 
     /// Sends a message (optimistically shown from the outbox).
