@@ -38,21 +38,38 @@ struct PresenceRow {
 }
 
 impl Kefu {
+    /// A staff member's presence; the defaults when they never had one.
+    /// Only reads: auto-accept and the online list call it often.
     async fn presence_row(&self, staff_id: i64) -> Result<PresenceRow> {
-        sqlx::query(
-            "INSERT INTO agent_presence (staff_id, status, auto_accept, capacity) \
-             VALUES ($1, 'online', 0, $2) ON CONFLICT (staff_id) DO NOTHING",
-        )
-        .bind(staff_id)
-        .bind(DEFAULT_CAPACITY)
-        .execute(self.store().pool())
-        .await?;
-        Ok(sqlx::query_as(
+        let row: Option<PresenceRow> = sqlx::query_as(
             "SELECT status, auto_accept, capacity, last_active FROM agent_presence WHERE staff_id = $1",
         )
         .bind(staff_id)
-        .fetch_one(self.store().pool())
-        .await?)
+        .fetch_optional(self.store().pool())
+        .await?;
+        Ok(row.unwrap_or(PresenceRow {
+            status: "online".to_owned(),
+            auto_accept: 0,
+            capacity: DEFAULT_CAPACITY,
+            last_active: None,
+        }))
+    }
+
+    async fn save_presence(&self, staff_id: i64, row: &PresenceRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO agent_presence (staff_id, status, auto_accept, capacity, last_active) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (staff_id) DO UPDATE SET \
+             status = excluded.status, auto_accept = excluded.auto_accept, \
+             capacity = excluded.capacity, last_active = excluded.last_active",
+        )
+        .bind(staff_id)
+        .bind(&row.status)
+        .bind(row.auto_accept)
+        .bind(row.capacity)
+        .bind(row.last_active)
+        .execute(self.store().pool())
+        .await?;
+        Ok(())
     }
 
     fn broadcast_status(&self, username: &str, status: &str) {
@@ -66,30 +83,22 @@ impl Kefu {
 
     /// The first socket of a staff member opened.
     pub async fn staff_came_online(&self, who: &Principal) -> Result<()> {
-        let row = self.presence_row(who.id).await?;
-        let status = if row.status == "offline" {
-            "online"
-        } else {
-            row.status.as_str()
-        };
-        sqlx::query("UPDATE agent_presence SET status = $2, last_active = $3 WHERE staff_id = $1")
-            .bind(who.id)
-            .bind(status)
-            .bind(now_ms())
-            .execute(self.store().pool())
-            .await?;
-        self.broadcast_status(&who.username, status);
+        let mut row = self.presence_row(who.id).await?;
+        if row.status == "offline" {
+            row.status = "online".to_owned();
+        }
+        row.last_active = Some(now_ms());
+        self.save_presence(who.id, &row).await?;
+        self.broadcast_status(&who.username, &row.status);
         self.dispatch_later();
         Ok(())
     }
 
     /// The last socket of a staff member closed.
     pub async fn staff_went_offline(&self, who: &Principal) -> Result<()> {
-        sqlx::query("UPDATE agent_presence SET last_active = $2 WHERE staff_id = $1")
-            .bind(who.id)
-            .bind(now_ms())
-            .execute(self.store().pool())
-            .await?;
+        let mut row = self.presence_row(who.id).await?;
+        row.last_active = Some(now_ms());
+        self.save_presence(who.id, &row).await?;
         self.broadcast_status(&who.username, "offline");
         Ok(())
     }
@@ -102,13 +111,10 @@ impl Kefu {
                 "must be online, busy, away or offline",
             ));
         }
-        self.presence_row(who.id).await?;
-        sqlx::query("UPDATE agent_presence SET status = $2, last_active = $3 WHERE staff_id = $1")
-            .bind(who.id)
-            .bind(status)
-            .bind(now_ms())
-            .execute(self.store().pool())
-            .await?;
+        let mut row = self.presence_row(who.id).await?;
+        row.status = status.to_owned();
+        row.last_active = Some(now_ms());
+        self.save_presence(who.id, &row).await?;
         self.broadcast_status(&who.username, status);
         if status == "online" {
             self.dispatch_later();
@@ -147,16 +153,11 @@ impl Kefu {
                 ));
             }
         }
-        let row = self.presence_row(who.id).await?;
+        let mut row = self.presence_row(who.id).await?;
         let capacity = capacity.unwrap_or(row.capacity);
-        sqlx::query(
-            "UPDATE agent_presence SET auto_accept = $2, capacity = $3 WHERE staff_id = $1",
-        )
-        .bind(who.id)
-        .bind(i64::from(enabled))
-        .bind(capacity)
-        .execute(self.store().pool())
-        .await?;
+        row.auto_accept = i64::from(enabled);
+        row.capacity = capacity;
+        self.save_presence(who.id, &row).await?;
         if enabled {
             self.dispatch_later();
         }
