@@ -101,10 +101,12 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn AppTitle() -> impl IntoView {
+    // Titles are plain strings taken while the page renders: leptos_meta
+    // reads them after the render, when reactive values may be gone.
     let i18n = use_i18n();
+    let brand = t_string!(i18n, brand).to_string();
     view! { <Title formatter=move |page: String| {
-        let brand = t_string!(i18n, brand).to_string();
-        if page.is_empty() { brand } else { format!("{page} · {brand}") }
+        if page.is_empty() { brand.clone() } else { format!("{page} · {brand}") }
     }/> }
 }
 

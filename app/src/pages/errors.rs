@@ -10,7 +10,7 @@ pub fn NotFound() -> impl IntoView {
     crate::set_http_status(404);
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, errors.not_found_title).to_string()/>
+        <Title text=t_string!(i18n, errors.not_found_title).to_string()/>
         <section class="error-page" data-testid="not-found">
             <p class="error-code">"404"</p>
             <h1>{t!(i18n, errors.not_found_title)}</h1>
@@ -25,7 +25,7 @@ pub fn Forbidden() -> impl IntoView {
     crate::set_http_status(403);
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, errors.forbidden_title).to_string()/>
+        <Title text=t_string!(i18n, errors.forbidden_title).to_string()/>
         <section class="error-page" data-testid="forbidden">
             <p class="error-code">"403"</p>
             <h1>{t!(i18n, errors.forbidden_title)}</h1>

@@ -32,7 +32,7 @@ pub fn LoginPage() -> impl IntoView {
     };
     let form = move || {
         view! {
-            <Title text=move || t_string!(i18n, login.title).to_string()/>
+            <Title text=t_string!(i18n, login.title).to_string()/>
             <section class="login-card">
                 <div class="login-head">
                     <h1>{t!(i18n, login.title)}</h1>

@@ -235,7 +235,7 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
         }
     };
     view! {
-        <Title text=move || t_string!(i18n, nav.players).to_string()/>
+        <Title text=t_string!(i18n, nav.players).to_string()/>
         <div class="page-head">
             <h1 data-testid="page-title">{t!(i18n, nav.players)}</h1>
             <Show when=move || is_super>
@@ -402,7 +402,7 @@ pub fn PlayerDetail(is_super: bool) -> impl IntoView {
         transfer: RwSignal::new(None),
     };
     view! {
-        <Title text=move || account.get()/>
+        <Title text=account.get_untracked()/>
         <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -751,7 +751,7 @@ pub fn PlayerForm(editing: bool) -> impl IntoView {
         },
     );
     view! {
-        <Title text=move || if editing { t_string!(i18n, players.edit).to_string() } else { t_string!(i18n, players.new).to_string() }/>
+        <Title text=if editing { t_string!(i18n, players.edit).to_string() } else { t_string!(i18n, players.new).to_string() }/>
         <h1 data-testid="page-title">{move || if editing { t_string!(i18n, players.edit).to_string() } else { t_string!(i18n, players.new).to_string() }}</h1>
         <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {

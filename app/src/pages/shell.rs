@@ -93,7 +93,7 @@ fn section_body(section: Section, sub: Sub, user: &UserInfo) -> impl IntoView {
                 .replace('T', " ");
             let role = user.user_type;
             view! {
-                <Title text=move || t_string!(i18n, home.title).to_string()/>
+                <Title text=t_string!(i18n, home.title).to_string()/>
                 <h1 data-testid="page-title">{move || t_string!(i18n, home.welcome, name = name.clone()).to_string()}</h1>
                 <p class="muted">{move || t_string!(i18n, home.last_login, time = time.clone()).to_string()}</p>
                 <h2>{t!(i18n, home.sections)}</h2>
@@ -113,7 +113,7 @@ fn section_body(section: Section, sub: Sub, user: &UserInfo) -> impl IntoView {
             .into_any()
         }
         other => view! {
-            <Title text=move || section_label(i18n, other)/>
+            <Title text=section_label(i18n, other)/>
             <h1 data-testid="page-title">{move || section_label(i18n, other)}</h1>
             <p class="muted">{section_description(other)}</p>
             <p class="notice" data-testid="section-coming">{t!(i18n, section.coming)}</p>

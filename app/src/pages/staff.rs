@@ -62,7 +62,7 @@ pub fn StaffPage(me: i64) -> impl IntoView {
     };
     let confirm = move |text: String| window().confirm_with_message(&text).unwrap_or(false);
     view! {
-        <Title text=move || t_string!(i18n, nav.staff).to_string()/>
+        <Title text=t_string!(i18n, nav.staff).to_string()/>
         <div class="page-head">
             <h1 data-testid="page-title">{t!(i18n, nav.staff)}</h1>
             <A href="/staff/audit" attr:class="button" attr:data-testid="audit-link">{t!(i18n, staff.audit)}</A>
@@ -166,7 +166,7 @@ pub fn AuditPage() -> impl IntoView {
     let data = Resource::new(move || query.get(), api::list_audit);
     let value = move |k: &'static str| move || q.get().get(k).unwrap_or_default();
     view! {
-        <Title text=move || t_string!(i18n, staff.audit).to_string()/>
+        <Title text=t_string!(i18n, staff.audit).to_string()/>
         <h1 data-testid="page-title">{t!(i18n, staff.audit)}</h1>
         <Form method="GET" action="/staff/audit" attr:class="filters">
             <label><span>{t!(i18n, staff.actor)}</span><input type="text" name="actor" prop:value=value("actor")/></label>
