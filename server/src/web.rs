@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{middleware, Router};
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
@@ -21,9 +21,19 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::extract::MAX_BODY;
 use crate::{api, AppState};
 
+/// The app's routes, generated once per process. Generating them sets a
+/// process-wide flag in `leptos_server` that parks, forever, any resource
+/// first polled meanwhile (leptos-rs/leptos#4773), so a second generation
+/// while another server in the process renders (the tests start many) could
+/// hang one of its responses.
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
-    let routes = generate_route_list(app::App);
+    let routes = routes();
     let pkg_dir =
         std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
     let pkg = Router::new()

@@ -63,6 +63,9 @@ impl TestServer {
             kefu,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // A request the server never answers fails the test instead
+                // of hanging the suite.
+                .timeout(std::time::Duration::from_secs(30))
                 .build()
                 .unwrap(),
             stop: Some(stop),
@@ -146,7 +149,12 @@ impl TestServer {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
+            // The server's own grace period is 10 s; past 20 s it is stuck.
+            tokio::time::timeout(std::time::Duration::from_secs(20), task)
+                .await
+                .expect("the server did not stop within 20 s")
+                .unwrap()
+                .unwrap();
         }
         if let Some(db) = self.db.take() {
             db.finish().await;
