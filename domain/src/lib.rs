@@ -5,6 +5,7 @@
 //! every entry point maps to its own wire shape. It knows nothing of HTTP,
 //! Leptos or JSON envelopes: `server` and `app` call into it.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod chat;

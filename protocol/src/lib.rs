@@ -4,6 +4,7 @@
 //! `API.md` is the authority for every name here. This crate has no I/O and
 //! compiles to WASM, so the browser and the server share one definition.
 
+pub mod analytics;
 pub mod auth;
 pub mod chat;
 pub mod envelope;

@@ -482,3 +482,205 @@ async fn staff_and_audit_endpoints() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn analytics_endpoints() {
+    let s = TestServer::start().await;
+    let sup = client(&s, "admin", ADMIN_PASSWORD).await;
+    let admin = client(&s, ADMIN.0, ADMIN.1).await;
+    let agent = client(&s, AGENT.0, AGENT.1).await;
+    let (get, post, put) = (Method::GET, Method::POST, Method::PUT);
+    for (account, server) in [
+        ("guan.yu", "荆州"),
+        ("zhang.fei", "荆州"),
+        ("ma.chao", "西凉"),
+        ("pang.tong", ""),
+    ] {
+        let r = sup
+            .call(
+                post.clone(),
+                "/api/admin/users",
+                Some(json!({"account": account, "server_name": server})),
+            )
+            .await;
+        assert_eq!(r.0, 200, "{}", r.1);
+    }
+    for (account, amount, gift) in [
+        ("guan.yu", 88.8, false),
+        ("ma.chao", 30.0, false),
+        ("ma.chao", 5.0, true),
+    ] {
+        let r = sup
+            .call(
+                put.clone(),
+                &format!("/api/admin/users/{account}/recharge"),
+                Some(json!({"amount": amount, "duration": 30, "membership_level": 2, "service_agent": "agent.wang", "is_gift": gift})),
+            )
+            .await;
+        assert_eq!(r.0, 200, "{}", r.1);
+    }
+
+    let (st, o) = admin
+        .call(get.clone(), "/api/admin/analytics/overview", None)
+        .await;
+    assert_eq!(st, 200, "{o}");
+    assert_eq!(o["code"], 0);
+    let d = &o["data"];
+    assert_eq!(d["total_users"], 4);
+    assert_eq!(d["active_users"], 2, "guan.yu and ma.chao recharged");
+    assert_eq!(d["total_revenue"], 118.8, "the gift is no revenue");
+    assert_eq!(d["monthly_revenue"], 118.8);
+    assert_eq!(d["new_users_today"], 4);
+    assert_eq!(d["expired_users_today"], 0);
+    assert_eq!(d["previous"]["new_users_today"], 0);
+
+    let (st, t) = admin
+        .call(get.clone(), "/api/admin/analytics/trends?days=7", None)
+        .await;
+    assert_eq!(st, 200, "{t}");
+    for key in ["dates", "new_users", "revenue", "active_users"] {
+        assert_eq!(t["data"][key].as_array().unwrap().len(), 7, "{key}");
+    }
+    assert_eq!(t["data"]["new_users"][6], 4);
+    assert_eq!(t["data"]["revenue"][6], 118.8);
+    let (_, t) = admin
+        .call(get.clone(), "/api/admin/analytics/trends", None)
+        .await;
+    assert_eq!(
+        t["data"]["dates"].as_array().unwrap().len(),
+        30,
+        "default 30 days"
+    );
+    let r = admin
+        .call(
+            get.clone(),
+            "/api/admin/analytics/trends?from=2026-01-01&to=2026-01-31",
+            None,
+        )
+        .await;
+    assert_eq!(r.1["data"]["dates"].as_array().unwrap().len(), 31);
+    err(
+        &admin
+            .call(get.clone(), "/api/admin/analytics/trends?days=0", None)
+            .await,
+        400,
+        "days",
+    );
+    err(
+        &admin
+            .call(get.clone(), "/api/admin/analytics/trends?days=367", None)
+            .await,
+        400,
+        "days",
+    );
+    err(
+        &admin
+            .call(get.clone(), "/api/admin/analytics/trends?days=ten", None)
+            .await,
+        400,
+        "days",
+    );
+    err(
+        &admin
+            .call(
+                get.clone(),
+                "/api/admin/analytics/trends?from=2026-02-01&to=2026-01-01",
+                None,
+            )
+            .await,
+        400,
+        "to",
+    );
+
+    let (st, h) = admin
+        .call(
+            get.clone(),
+            "/api/admin/analytics/high-value-users?limit=1",
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{h}");
+    let rows = h["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["account"], "guan.yu");
+    assert_eq!(rows[0]["total_payment"], 88.8);
+    assert_eq!(rows[0]["membership_level"], 2);
+    for key in ["register_date", "last_payment_date"] {
+        assert!(rows[0][key].as_str().unwrap().ends_with("+08:00"), "{key}");
+    }
+    err(
+        &admin
+            .call(
+                get.clone(),
+                "/api/admin/analytics/high-value-users?limit=0",
+                None,
+            )
+            .await,
+        400,
+        "limit",
+    );
+    err(
+        &admin
+            .call(
+                get.clone(),
+                "/api/admin/analytics/high-value-users?limit=101",
+                None,
+            )
+            .await,
+        400,
+        "limit",
+    );
+
+    let (st, sd) = admin
+        .call(
+            get.clone(),
+            "/api/admin/analytics/server-distribution",
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{sd}");
+    assert_eq!(
+        sd["data"],
+        json!([
+            {"server_name": "荆州", "user_count": 2, "percentage": 66.67},
+            {"server_name": "西凉", "user_count": 1, "percentage": 33.33}
+        ])
+    );
+
+    let (st, c) = admin
+        .call(get.clone(), "/api/admin/analytics/chat?days=14", None)
+        .await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(c["data"]["sessions"].as_array().unwrap().len(), 14);
+    assert_eq!(c["data"]["queue_length"], 0);
+    assert!(c["data"]["first_response_median_ms"].is_null());
+    err(
+        &admin
+            .call(get.clone(), "/api/admin/analytics/chat?days=400", None)
+            .await,
+        400,
+        "days",
+    );
+
+    // Agents may not; nobody without a token may.
+    for path in [
+        "overview",
+        "trends",
+        "high-value-users",
+        "server-distribution",
+        "chat",
+    ] {
+        let r = agent
+            .call(get.clone(), &format!("/api/admin/analytics/{path}"), None)
+            .await;
+        assert_eq!(r.0, 403, "{path}: {}", r.1);
+        let r = s
+            .http
+            .get(s.url(&format!("/api/admin/analytics/{path}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    s.stop().await;
+}

@@ -1,5 +1,6 @@
 //! The REST API of API.md, one router per module.
 
+pub mod analytics;
 pub mod auth;
 pub mod chat;
 pub mod players;
@@ -12,6 +13,7 @@ use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(analytics::router())
         .merge(auth::router())
         .merge(chat::router())
         .route("/ws/chat", get(crate::chat::upgrade))
