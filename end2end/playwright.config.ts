@@ -4,6 +4,26 @@ import { defineConfig } from "@playwright/test";
 // directory with an agent account and exports these variables.
 const port = Number(process.env.KEFU_E2E_PORT ?? 3300);
 const baseURL = `http://127.0.0.1:${port}`;
+const demoPort = Number(process.env.KEFU_E2E_DEMO_PORT ?? 3301);
+
+function kefu(port: number, dataDir: string) {
+  return {
+    command: `${process.env.KEFU_BIN ?? "../target/release/kefu"} serve`,
+    cwd: "..",
+    url: `http://127.0.0.1:${port}/login`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe" as const,
+    stderr: "pipe" as const,
+    env: {
+      KEFU_BIND: `127.0.0.1:${port}`,
+      KEFU_DATA_DIR: dataDir,
+      KEFU_ADMIN_PASSWORD: process.env.KEFU_E2E_ADMIN_PASSWORD ?? "",
+      KEFU_API_KEY: process.env.KEFU_E2E_API_KEY ?? "e2e-api-key",
+      KEFU_LOG: "warn",
+    },
+  };
+}
 
 export default defineConfig({
   testDir: "./tests",
@@ -34,20 +54,9 @@ export default defineConfig({
     },
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
-  webServer: {
-    command: `${process.env.KEFU_BIN ?? "../target/release/kefu"} serve`,
-    cwd: "..",
-    url: `${baseURL}/login`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
-    env: {
-      KEFU_BIND: `127.0.0.1:${port}`,
-      KEFU_DATA_DIR: process.env.KEFU_E2E_DATA_DIR ?? "/tmp/kefu-e2e",
-      KEFU_ADMIN_PASSWORD: process.env.KEFU_E2E_ADMIN_PASSWORD ?? "",
-      KEFU_API_KEY: process.env.KEFU_E2E_API_KEY ?? "e2e-api-key",
-      KEFU_LOG: "warn",
-    },
-  },
+  webServer: [
+    kefu(port, process.env.KEFU_E2E_DATA_DIR ?? "/tmp/kefu-e2e"),
+    // The same binary over `kefu demo-data` (the analytics dashboard).
+    kefu(demoPort, process.env.KEFU_E2E_DEMO_DATA_DIR ?? "/tmp/kefu-e2e-demo"),
+  ],
 });

@@ -144,3 +144,31 @@ impl Failure {
         }
     }
 }
+
+/// The dashboard's figures that do not depend on the period.
+#[server(prefix = "/sfn", endpoint = "analytics_summary", input = Json)]
+pub async fn analytics_summary() -> Result<
+    (
+        protocol::analytics::Overview,
+        Vec<protocol::analytics::HighValuePlayer>,
+        Vec<protocol::analytics::ServerShare>,
+    ),
+    ServerFnError,
+> {
+    let (k, who) = (kefu()?, principal().await?);
+    let overview = k.analytics_overview(&who).await.map_err(e)?;
+    let top = k.high_value_players(&who, None).await.map_err(e)?;
+    let servers = k.server_distribution(&who).await.map_err(e)?;
+    Ok((overview, top, servers))
+}
+
+/// The trends and the chat figures of one period.
+#[server(prefix = "/sfn", endpoint = "analytics_period", input = Json)]
+pub async fn analytics_period(
+    query: protocol::analytics::TrendQuery,
+) -> Result<(protocol::analytics::Trends, protocol::analytics::ChatStats), ServerFnError> {
+    let (k, who) = (kefu()?, principal().await?);
+    let trends = k.analytics_trends(&who, &query).await.map_err(e)?;
+    let chat = k.chat_analytics(&who, &query).await.map_err(e)?;
+    Ok((trends, chat))
+}

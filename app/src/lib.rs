@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod chat;
 pub mod i18n;
 pub mod nav;

@@ -395,17 +395,15 @@ impl Kefu {
             .collect())
     }
 
-    /// Extension: the chat desk's own figures.
-    pub async fn chat_analytics(&self, who: &Principal, days: Option<i64>) -> Result<ChatStats> {
+    /// Extension: the chat desk's own figures, over the same days as the
+    /// trends (`days`, or `from` / `to`).
+    pub async fn chat_analytics(&self, who: &Principal, q: &TrendQuery) -> Result<ChatStats> {
         who.require(READ)?;
-        self.chat_stats_at(days, now_ms()).await
+        self.chat_stats_at(q, now_ms()).await
     }
 
-    pub async fn chat_stats_at(&self, days: Option<i64>, now: i64) -> Result<ChatStats> {
-        let n = check_days("days", days)?;
-        let clock = self.clock();
-        let today = clock.date_of(now);
-        let days = Days::new(clock, today - chrono::Duration::days(n - 1), today);
+    pub async fn chat_stats_at(&self, q: &TrendQuery, now: i64) -> Result<ChatStats> {
+        let days = self.trend_days(q, now)?;
         let pool = self.store().pool();
         type Row = (
             Option<i64>,

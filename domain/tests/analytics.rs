@@ -325,7 +325,16 @@ async fn chat_figures() {
         .await
         .unwrap();
     }
-    let c = kefu.chat_stats_at(Some(7), at(NOW)).await.unwrap();
+    let c = kefu
+        .chat_stats_at(
+            &TrendQuery {
+                days: Some(7),
+                ..Default::default()
+            },
+            at(NOW),
+        )
+        .await
+        .unwrap();
     assert_eq!(c.dates.first().unwrap(), "2026-11-18");
     assert_eq!(
         c.sessions,
@@ -376,7 +385,7 @@ async fn bad_parameters_and_roles() {
             "days"
         );
         assert_eq!(
-            field(kefu.chat_stats_at(Some(days), at(NOW)).await.unwrap_err()),
+            field(kefu.chat_stats_at(&q, at(NOW)).await.unwrap_err()),
             "days"
         );
     }

@@ -86,14 +86,8 @@ pub struct ServerShare {
     pub percentage: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct DaysQuery {
-    #[serde(default)]
-    pub days: Option<i64>,
-}
-
-/// Extension `GET /admin/analytics/chat?days=N`: chats created in the last
-/// N business days. Durations are milliseconds; a percentile of no chats is
+/// Extension `GET /admin/analytics/chat` (the parameters of the trends):
+/// chats created in those business days. Durations are milliseconds; a percentile of no chats is
 /// `null`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatStats {

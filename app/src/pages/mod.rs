@@ -1,5 +1,6 @@
 //! The panel's pages.
 
+pub mod analytics;
 pub mod desk;
 pub mod errors;
 pub mod login;

@@ -77,6 +77,9 @@ fn section_body(section: Section, sub: Sub, user: &UserInfo) -> impl IntoView {
         }
         (Section::Staff, Sub::Audit) => return view! { <AuditPage/> }.into_any(),
         (Section::Staff, _) => return view! { <StaffPage me=user.id/> }.into_any(),
+        (Section::Analytics, _) => {
+            return view! { <crate::pages::analytics::AnalyticsPage/> }.into_any()
+        }
         (Section::Desk, _) => {
             let me = user.clone();
             return view! { <crate::pages::desk::DeskPage me/> }.into_any();

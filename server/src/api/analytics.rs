@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use protocol::analytics::{
-    ChatStats, DaysQuery, HighValuePlayer, LimitQuery, Overview, ServerShare, TrendQuery, Trends,
+    ChatStats, HighValuePlayer, LimitQuery, Overview, ServerShare, TrendQuery, Trends,
 };
 use protocol::Success;
 
@@ -60,9 +60,9 @@ async fn servers(
 async fn chat(
     State(s): State<AppState>,
     who: AuthStaff,
-    ApiQuery(q): ApiQuery<DaysQuery>,
+    ApiQuery(q): ApiQuery<TrendQuery>,
 ) -> ApiResult<Json<Success<ChatStats>>> {
     Ok(Json(Success::data(
-        s.kefu.chat_analytics(&who.principal, q.days).await?,
+        s.kefu.chat_analytics(&who.principal, &q).await?,
     )))
 }

@@ -1,0 +1,278 @@
+//! Charts drawn as SVG by Leptos components, with their numbers at hand:
+//! every point and bar has a `<title>` (shown on hover) and is focusable
+//! with an `aria-label`, and every panel can switch to a table and offers
+//! the same rows as a CSV download.
+
+use leptos::prelude::*;
+
+/// One line of a [`LineChart`].
+#[derive(Clone)]
+pub struct Series {
+    pub name: String,
+    pub values: Vec<f64>,
+    /// CSS class that colours it (`s1`, `s2`, `s3`).
+    pub class: &'static str,
+}
+
+const W: f64 = 720.0;
+const H: f64 = 240.0;
+const LEFT: f64 = 56.0;
+const RIGHT: f64 = 12.0;
+const TOP: f64 = 12.0;
+const BOTTOM: f64 = 28.0;
+
+/// A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten.
+pub fn nice_max(max: f64) -> f64 {
+    if max.is_nan() || max <= 0.0 {
+        return 1.0;
+    }
+    let pow = 10f64.powf(max.log10().floor());
+    for step in [1.0, 2.0, 5.0, 10.0] {
+        if step * pow >= max {
+            return step * pow;
+        }
+    }
+    10.0 * pow
+}
+
+/// Short axis numbers: 1200 → "1.2k", 3000000 → "3M".
+pub fn short_number(v: f64) -> String {
+    let a = v.abs();
+    let (n, unit) = if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let text = format!("{n:.1}");
+    format!("{}{unit}", text.trim_end_matches(".0"))
+}
+
+/// A line chart over dated points; `point_label(date, series, value)` is
+/// what hover and screen readers get for each point.
+#[component]
+pub fn LineChart(
+    title: String,
+    labels: Vec<String>,
+    series: Vec<Series>,
+    point_label: Callback<(String, String, f64), String>,
+    #[prop(into)] testid: String,
+) -> impl IntoView {
+    let n = labels.len();
+    let max = nice_max(
+        series
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .fold(0.0, f64::max),
+    );
+    let plot_w = W - LEFT - RIGHT;
+    let plot_h = H - TOP - BOTTOM;
+    let x = move |i: usize| {
+        if n <= 1 {
+            LEFT + plot_w / 2.0
+        } else {
+            LEFT + plot_w * i as f64 / (n - 1) as f64
+        }
+    };
+    let y = move |v: f64| TOP + plot_h * (1.0 - v / max);
+    let grid = (0..=4)
+        .map(|k| {
+            let v = max * k as f64 / 4.0;
+            let gy = y(v);
+            view! {
+                <line class="grid" x1=LEFT x2=W - RIGHT y1=gy y2=gy/>
+                <text class="axis" x=LEFT - 6.0 y=gy + 4.0 text-anchor="end">{short_number(v)}</text>
+            }
+        })
+        .collect_view();
+    let every = n.div_ceil(7).max(1);
+    let ticks = labels
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i.is_multiple_of(every) || *i + 1 == n)
+        .map(|(i, l)| {
+            let short = l.get(5..).unwrap_or(l).to_string();
+            view! { <text class="axis" x=x(i) y=H - 8.0 text-anchor="middle">{short}</text> }
+        })
+        .collect_view();
+    let lines = series
+        .iter()
+        .map(|s| {
+            let points: Vec<String> = s
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+                .collect();
+            let dots = s
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let label = point_label.run((
+                        labels.get(i).cloned().unwrap_or_default(),
+                        s.name.clone(),
+                        *v,
+                    ));
+                    let aria = label.clone();
+                    view! {
+                        <circle class=format!("dot {}", s.class) cx=x(i) cy=y(*v) r="3.5"
+                            tabindex="0" aria-label=aria>
+                            <title>{label}</title>
+                        </circle>
+                    }
+                })
+                .collect_view();
+            view! {
+                <polyline class=format!("line {}", s.class) points=points.join(" ") fill="none"/>
+                {dots}
+            }
+        })
+        .collect_view();
+    let legend = series
+        .iter()
+        .map(|s| view! { <li><span class=format!("swatch {}", s.class)></span>{s.name.clone()}</li> })
+        .collect_view();
+    let aria = title.clone();
+    view! {
+        <figure class="chart" data-testid=testid data-points=n>
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=aria
+                preserveAspectRatio="xMidYMid meet">
+                <title>{title}</title>
+                {grid}
+                {ticks}
+                {lines}
+            </svg>
+            <ul class="legend">{legend}</ul>
+        </figure>
+    }
+}
+
+/// Horizontal bars with a label, the value and a share.
+#[component]
+pub fn BarChart(
+    title: String,
+    rows: Vec<(String, f64, String)>,
+    #[prop(into)] testid: String,
+) -> impl IntoView {
+    let max = rows.iter().map(|r| r.1).fold(0.0, f64::max).max(1.0);
+    let row_h = 26.0;
+    let height = (rows.len() as f64 * row_h).max(row_h);
+    let label_w = 140.0;
+    let bars = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, value, text))| {
+            let y = i as f64 * row_h;
+            let w = (W - label_w - 120.0) * value / max;
+            let aria = format!("{label}: {text}");
+            let tip = aria.clone();
+            view! {
+                <g class="bar-row" tabindex="0" aria-label=aria>
+                    <title>{tip}</title>
+                    <text class="axis" x=label_w - 8.0 y=y + 17.0 text-anchor="end">{label}</text>
+                    <rect class="bar s1" x=label_w y=y + 4.0 width=w.max(1.0) height=row_h - 8.0 rx="3"/>
+                    <text class="value" x=label_w + w + 6.0 y=y + 17.0>{text}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    let aria = title.clone();
+    view! {
+        <figure class="chart" data-testid=testid>
+            <svg viewBox=format!("0 0 {W} {height}") role="img" aria-label=aria>
+                <title>{title}</title>
+                {bars}
+            </svg>
+        </figure>
+    }
+}
+
+/// A CSV file as a `data:` URL for `<a download>`: RFC 4180 quoting, a BOM
+/// so spreadsheet programs read the Chinese right, CRLF line ends.
+pub fn csv_href(headers: &[String], rows: &[Vec<String>]) -> String {
+    fn field(f: &str) -> String {
+        if f.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", f.replace('"', "\"\""))
+        } else {
+            f.to_owned()
+        }
+    }
+    let mut text = String::from("\u{FEFF}");
+    for line in std::iter::once(headers.to_vec()).chain(rows.iter().cloned()) {
+        let cells: Vec<String> = line.iter().map(|c| field(c)).collect();
+        text.push_str(&cells.join(","));
+        text.push_str("\r\n");
+    }
+    let mut href = String::from("data:text/csv;charset=utf-8,");
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            href.push(b as char);
+        } else {
+            href.push_str(&format!("%{b:02X}"));
+        }
+    }
+    href
+}
+
+/// A table of the same rows a chart draws.
+#[component]
+pub fn DataTable(
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+    #[prop(into)] testid: String,
+) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="table" data-testid=testid>
+                <thead><tr>{headers.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|r| view! {
+                        <tr>{r.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_bounds_are_round() {
+        assert_eq!(nice_max(0.0), 1.0);
+        assert_eq!(nice_max(7.0), 10.0);
+        assert_eq!(nice_max(130.0), 200.0);
+        assert_eq!(nice_max(4999.0), 5000.0);
+        assert_eq!(short_number(1200.0), "1.2k");
+        assert_eq!(short_number(3_000_000.0), "3M");
+        assert_eq!(short_number(12.5), "12.5");
+    }
+
+    #[test]
+    fn csv_quotes_and_encodes() {
+        let href = csv_href(
+            &["账号".into(), "note".into()],
+            &[vec!["a,b".into(), "say \"hi\"".into()]],
+        );
+        let body = href.strip_prefix("data:text/csv;charset=utf-8,").unwrap();
+        let mut bytes = Vec::new();
+        let raw = body.as_bytes();
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'%' {
+                let hex = std::str::from_utf8(&raw[i + 1..i + 3]).unwrap();
+                bytes.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                bytes.push(raw[i]);
+                i += 1;
+            }
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(text, "\u{FEFF}账号,note\r\n\"a,b\",\"say \"\"hi\"\"\"\r\n");
+    }
+}
