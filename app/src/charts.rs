@@ -14,8 +14,8 @@ pub struct Series {
     pub class: &'static str,
 }
 
-const W: f64 = 720.0;
-const H: f64 = 240.0;
+const W: f64 = 520.0;
+const H: f64 = 220.0;
 const LEFT: f64 = 56.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
@@ -68,14 +68,15 @@ pub fn LineChart(
     );
     let plot_w = W - LEFT - RIGHT;
     let plot_h = H - TOP - BOTTOM;
+    let round = |v: f64| (v * 10.0).round() / 10.0;
     let x = move |i: usize| {
-        if n <= 1 {
+        round(if n <= 1 {
             LEFT + plot_w / 2.0
         } else {
             LEFT + plot_w * i as f64 / (n - 1) as f64
-        }
+        })
     };
-    let y = move |v: f64| TOP + plot_h * (1.0 - v / max);
+    let y = move |v: f64| round(TOP + plot_h * (1.0 - v / max));
     let grid = (0..=4)
         .map(|k| {
             let v = max * k as f64 / 4.0;
@@ -159,13 +160,13 @@ pub fn BarChart(
     let max = rows.iter().map(|r| r.1).fold(0.0, f64::max).max(1.0);
     let row_h = 26.0;
     let height = (rows.len() as f64 * row_h).max(row_h);
-    let label_w = 140.0;
+    let label_w = 120.0;
     let bars = rows
         .into_iter()
         .enumerate()
         .map(|(i, (label, value, text))| {
             let y = i as f64 * row_h;
-            let w = (W - label_w - 120.0) * value / max;
+            let w = ((W - label_w - 110.0) * value / max).round();
             let aria = format!("{label}: {text}");
             let tip = aria.clone();
             view! {

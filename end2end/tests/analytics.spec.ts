@@ -27,11 +27,12 @@ test("the dashboard shows the demo data and redraws the trend for another period
   await expect(page).toHaveURL(/days=7/);
   await expect(page.getByTestId("trend-players")).toHaveAttribute("data-points", "7");
   await expect(page.getByTestId("trend-revenue")).toHaveAttribute("data-points", "7");
+  await expect(page.getByTestId("trend-active")).toHaveAttribute("data-points", "7");
   await expect(page.getByTestId("chat-sessions")).toHaveAttribute("data-points", "7");
   await expect(page.getByTestId("trends-table").locator("tbody tr")).toHaveCount(7);
   await expect(page.getByTestId("period-7")).toHaveClass(/primary/);
   // Each point tells its value on hover and to screen readers.
-  const dot = page.getByTestId("trend-players").locator("circle").last();
+  const dot = page.getByTestId("trend-players").locator("circle").first();
   await expect(dot).toHaveAttribute("aria-label", /新增用户/);
 
   // A chosen range.

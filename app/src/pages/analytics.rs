@@ -60,10 +60,12 @@ fn duration(zh: bool, ms: Option<i64>) -> String {
     if h > 0 {
         out.push_str(&format!("{h}{}", units[0]));
     }
-    if h > 0 || m > 0 {
+    if m > 0 || (h > 0 && sec > 0) {
         out.push_str(&format!("{m}{}", units[1]));
     }
-    out.push_str(&format!("{sec}{}", units[2]));
+    if sec > 0 || s == 0 {
+        out.push_str(&format!("{sec}{}", units[2]));
+    }
     out.trim().to_owned()
 }
 
@@ -313,18 +315,16 @@ fn trend_panel(i18n: leptos_i18n::I18nContext<Locale>, t: Trends) -> impl IntoVi
         t.dates.first().cloned().unwrap_or_default(),
         t.dates.last().cloned().unwrap_or_default()
     );
-    let players = vec![
-        Series {
-            name: names[0].clone(),
-            values: t.new_users.iter().map(|v| *v as f64).collect(),
-            class: "s1",
-        },
-        Series {
-            name: names[1].clone(),
-            values: t.active_users.iter().map(|v| *v as f64).collect(),
-            class: "s2",
-        },
-    ];
+    let new_players = vec![Series {
+        name: names[0].clone(),
+        values: t.new_users.iter().map(|v| *v as f64).collect(),
+        class: "s1",
+    }];
+    let active = vec![Series {
+        name: names[1].clone(),
+        values: t.active_users.iter().map(|v| *v as f64).collect(),
+        class: "s2",
+    }];
     let revenue = vec![Series {
         name: names[2].clone(),
         values: t.revenue.clone(),
@@ -332,9 +332,11 @@ fn trend_panel(i18n: leptos_i18n::I18nContext<Locale>, t: Trends) -> impl IntoVi
     }];
     view! {
         <Panel title=t_string!(i18n, analytics.trend_title).to_string() testid="trends" csv_name=csv headers rows>
-            <div class="charts two">
-                <LineChart title=format!("{} / {}", names[0], names[1]) labels=t.dates.clone() series=players
+            <div class="charts three">
+                <LineChart title=names[0].clone() labels=t.dates.clone() series=new_players
                     point_label=point_label(i18n) testid="trend-players"/>
+                <LineChart title=names[1].clone() labels=t.dates.clone() series=active
+                    point_label=point_label(i18n) testid="trend-active"/>
                 <LineChart title=names[2].clone() labels=t.dates.clone() series=revenue
                     point_label=point_label(i18n) testid="trend-revenue"/>
             </div>
@@ -510,12 +512,16 @@ fn chat_panel(i18n: leptos_i18n::I18nContext<Locale>, c: ChatStats, zh: bool) ->
                     </div>
                 }).collect_view()}
             </div>
-            <LineChart title=sessions_name labels=c.dates.clone() series point_label=point_label(i18n) testid="chat-sessions"/>
-            <div class="panel-head">
-                <h3>{t!(i18n, analytics.per_agent)}</h3>
-                <a class="button" href=agent_csv download="kefu-agents.csv" data-testid="agents-csv">{t!(i18n, analytics.csv)}</a>
+            <div class="charts two">
+                <LineChart title=sessions_name labels=c.dates.clone() series point_label=point_label(i18n) testid="chat-sessions"/>
+                <div>
+                    <div class="panel-head">
+                        <h3>{t!(i18n, analytics.per_agent)}</h3>
+                        <a class="button" href=agent_csv download="kefu-agents.csv" data-testid="agents-csv">{t!(i18n, analytics.csv)}</a>
+                    </div>
+                    <DataTable headers=agent_headers rows=agent_rows testid="agents-table"/>
+                </div>
             </div>
-            <DataTable headers=agent_headers rows=agent_rows testid="agents-table"/>
         </Panel>
     }
 }
@@ -534,5 +540,8 @@ mod tests {
         assert_eq!(duration(true, Some(90_000)), "1分30秒");
         assert_eq!(duration(false, Some(3_725_000)), "1h 2m 5s");
         assert_eq!(duration(false, None), "—");
+        assert_eq!(duration(true, Some(180_000)), "3分");
+        assert_eq!(duration(false, Some(3_600_000)), "1h");
+        assert_eq!(duration(false, Some(0)), "0s");
     }
 }
