@@ -100,15 +100,6 @@ impl Days {
             .collect();
         format!("WITH days (i, s, e) AS (VALUES {})", rows.join(", "))
     }
-
-    /// Which day an instant falls in.
-    fn index_of(&self, ms: i64) -> Option<usize> {
-        match self.bounds.partition_point(|b| *b <= ms) {
-            0 => None,
-            p if p > self.dates.len() => None,
-            p => Some(p - 1),
-        }
-    }
 }
 
 fn check_days(field: &str, days: Option<i64>) -> Result<i64> {
@@ -125,6 +116,18 @@ fn check_days(field: &str, days: Option<i64>) -> Result<i64> {
 fn parse_date(field: &str, text: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| Error::invalid(field, "must be a date as YYYY-MM-DD"))
+}
+
+/// Durations from a comma-separated aggregate, never negative, sorted.
+fn sorted_durations(text: Option<&str>) -> Vec<i64> {
+    let mut v: Vec<i64> = text
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|d| d.trim().parse::<i64>().ok())
+        .map(|d| d.max(0))
+        .collect();
+    v.sort_unstable();
+    v
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -405,21 +408,43 @@ impl Kefu {
     pub async fn chat_stats_at(&self, q: &TrendQuery, now: i64) -> Result<ChatStats> {
         let days = self.trend_days(q, now)?;
         let pool = self.store().pool();
-        type Row = (
-            Option<i64>,
-            Option<String>,
-            String,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT agent_id, agent, status, created_at, first_response_at, accepted_at, ended_at \
-             FROM chat_sessions WHERE created_at >= $1 AND created_at < $2",
-        )
-        .bind(days.bounds[0])
-        .bind(*days.bounds.last().unwrap_or(&0))
+        let (lo, hi) = (days.bounds[0], *days.bounds.last().unwrap_or(&0));
+        // Durations come back as one comma-separated string per group:
+        // reading 100,000 rows one by one costs more than the query.
+        let agg = |expr: &str| match self.store().backend() {
+            crate::store::Backend::Sqlite => format!("group_concat(CAST({expr} AS TEXT), ',')"),
+            crate::store::Backend::Postgres => format!("string_agg(CAST({expr} AS TEXT), ',')"),
+        };
+        let first =
+            "CASE WHEN first_response_at IS NOT NULL THEN first_response_at - created_at END";
+        let handled =
+            "CASE WHEN accepted_at IS NOT NULL AND ended_at IS NOT NULL THEN ended_at - accepted_at END";
+        let per_day: Vec<(i64, i64)> = sqlx::query_as(&format!(
+            "{} SELECT CAST(days.i AS BIGINT), (SELECT COUNT(*) FROM chat_sessions \
+               WHERE created_at >= days.s AND created_at < days.e) FROM days ORDER BY days.i",
+            days.cte(1)
+        ))
+        .fetch_all(pool)
+        .await?;
+        let (first_all, handling_all): (Option<String>, Option<String>) = sqlx::query_as(&format!(
+            "SELECT {}, {} FROM chat_sessions WHERE created_at >= $1 AND created_at < $2",
+            agg(first),
+            agg(handled)
+        ))
+        .bind(lo)
+        .bind(hi)
+        .fetch_one(pool)
+        .await?;
+        type AgentRow = (i64, Option<String>, i64, i64, Option<String>);
+        let agents: Vec<AgentRow> = sqlx::query_as(&format!(
+            "SELECT agent_id, MAX(agent), COUNT(*), \
+               CAST(SUM(CASE WHEN status = 'ended' THEN 1 ELSE 0 END) AS BIGINT), {} \
+             FROM chat_sessions WHERE created_at >= $1 AND created_at < $2 AND agent_id IS NOT NULL \
+             GROUP BY agent_id",
+            agg(first)
+        ))
+        .bind(lo)
+        .bind(hi)
         .fetch_all(pool)
         .await?;
         let (queue,): (i64,) =
@@ -428,47 +453,21 @@ impl Kefu {
                 .await?;
 
         let mut sessions = vec![0i64; days.dates.len()];
-        let mut first = Vec::new();
-        let mut handling = Vec::new();
-        let mut agents: std::collections::HashMap<i64, (String, i64, i64, Vec<i64>)> =
-            Default::default();
-        for (agent_id, agent, status, created, first_at, accepted, ended) in rows {
-            if let Some(i) = days.index_of(created) {
-                sessions[i] += 1;
-            }
-            let response = first_at.map(|f| (f - created).max(0));
-            if let Some(r) = response {
-                first.push(r);
-            }
-            if let (Some(a), Some(e)) = (accepted, ended) {
-                handling.push((e - a).max(0));
-            }
-            if let Some(id) = agent_id {
-                let entry = agents
-                    .entry(id)
-                    .or_insert_with(|| (agent.clone().unwrap_or_default(), 0, 0, Vec::new()));
-                entry.1 += 1;
-                if status == "ended" {
-                    entry.2 += 1;
-                }
-                if let Some(r) = response {
-                    entry.3.push(r);
-                }
+        for (i, n) in per_day {
+            if let Some(slot) = sessions.get_mut(i as usize) {
+                *slot = n;
             }
         }
-        first.sort_unstable();
-        handling.sort_unstable();
+        let first = sorted_durations(first_all.as_deref());
+        let handling = sorted_durations(handling_all.as_deref());
         let mut per_agent: Vec<AgentLoad> = agents
             .into_iter()
-            .map(|(agent_id, (agent, sessions, ended, mut responses))| {
-                responses.sort_unstable();
-                AgentLoad {
-                    agent_id,
-                    agent,
-                    sessions,
-                    ended,
-                    first_response_median_ms: percentile(&responses, 0.5),
-                }
+            .map(|(agent_id, agent, sessions, ended, responses)| AgentLoad {
+                agent_id,
+                agent: agent.unwrap_or_default(),
+                sessions,
+                ended,
+                first_response_median_ms: percentile(&sorted_durations(responses.as_deref()), 0.5),
             })
             .collect();
         per_agent.sort_by(|a, b| b.sessions.cmp(&a.sessions).then(a.agent.cmp(&b.agent)));
@@ -524,14 +523,24 @@ mod tests {
     }
 
     #[test]
-    fn days_index_instants() {
+    fn days_are_bounded_by_business_midnights() {
         let clock = BusinessClock::default();
         let first = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let days = Days::new(&clock, first, first + chrono::Duration::days(2));
-        assert_eq!(days.dates.len(), 3);
-        assert_eq!(days.index_of(days.bounds[0] - 1), None);
-        assert_eq!(days.index_of(days.bounds[0]), Some(0));
-        assert_eq!(days.index_of(days.bounds[3] - 1), Some(2));
-        assert_eq!(days.index_of(days.bounds[3]), None);
+        assert_eq!(days.labels(), ["2026-11-01", "2026-11-02", "2026-11-03"]);
+        assert_eq!(days.bounds.len(), 4);
+        assert_eq!(clock.format_ms(days.bounds[3]), "2026-11-04T00:00:00+08:00");
+        assert_eq!(
+            days.cte(BUCKET_MS),
+            format!(
+                "WITH days (i, s, e) AS (VALUES (0, {}, {}), (1, {}, {}), (2, {}, {}))",
+                days.bounds[0] / BUCKET_MS,
+                days.bounds[1] / BUCKET_MS,
+                days.bounds[1] / BUCKET_MS,
+                days.bounds[2] / BUCKET_MS,
+                days.bounds[2] / BUCKET_MS,
+                days.bounds[3] / BUCKET_MS
+            )
+        );
     }
 }

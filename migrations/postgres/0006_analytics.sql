@@ -107,3 +107,6 @@ CREATE TRIGGER recharges_analytics_insert AFTER INSERT ON recharges
 FOR EACH ROW WHEN (NEW.is_gift = 0) EXECUTE FUNCTION recharges_analytics();
 CREATE TRIGGER recharges_analytics_delete AFTER DELETE ON recharges
 FOR EACH ROW WHEN (OLD.is_gift = 0) EXECUTE FUNCTION recharges_analytics();
+
+-- The chat figures read the chats created in a window.
+CREATE INDEX chat_sessions_created ON chat_sessions (created_at);
