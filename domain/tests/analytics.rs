@@ -251,6 +251,8 @@ async fn high_value_and_server_distribution() {
 #[tokio::test]
 async fn chat_figures() {
     let (db, kefu, _) = data_set().await;
+    let a = principal(&kefu, "agent.a", Role::Agent).await.id;
+    let b = principal(&kefu, "agent.b", Role::Agent).await.id;
     // (id, agent, status, created, accepted, first reply, ended)
     type Chat<'a> = (
         &'a str,
@@ -264,7 +266,7 @@ async fn chat_figures() {
     let chats: [Chat; 5] = [
         (
             "c1",
-            Some((1, "agent.a")),
+            Some((a, "agent.a")),
             "ended",
             "2026-11-24 09:00:00",
             Some("2026-11-24 09:01:00"),
@@ -273,7 +275,7 @@ async fn chat_figures() {
         ),
         (
             "c2",
-            Some((1, "agent.a")),
+            Some((a, "agent.a")),
             "active",
             "2026-11-23 10:00:00",
             Some("2026-11-23 10:02:00"),
@@ -282,7 +284,7 @@ async fn chat_figures() {
         ),
         (
             "c3",
-            Some((2, "agent.b")),
+            Some((b, "agent.b")),
             "ended",
             "2026-11-23 11:00:00",
             Some("2026-11-23 11:00:10"),
@@ -300,7 +302,7 @@ async fn chat_figures() {
         ),
         (
             "c5",
-            Some((2, "agent.b")),
+            Some((b, "agent.b")),
             "ended",
             "2026-10-01 10:00:00",
             Some("2026-10-01 10:00:05"),

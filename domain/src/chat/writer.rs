@@ -148,18 +148,24 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
             }
         }
         // Who may still write decides the guard; the counters follow the author.
+        // Only an agent's message may set the first response: other messages
+        // leave that column (and the analytics index on it) untouched.
         let (guard, staff_unread, player_unread, first_response, keep_preview) = match &job.author {
-            Author::Player(_) => ("account = $7 AND status <> 'ended'", 1, 0, 0, 0),
-            Author::Staff(_) => ("agent = $7 AND status = 'active'", 0, 1, 1, 0),
-            Author::System => ("$7 = 'system'", 0, 0, 0, 1),
+            Author::Player(_) => ("account = $6 AND status <> 'ended'", 1, 0, "", 0),
+            Author::Staff(_) => (
+                "agent = $6 AND status = 'active'",
+                0,
+                1,
+                ", first_response_at = COALESCE(first_response_at, $3)",
+                0,
+            ),
+            Author::System => ("$6 = 'system'", 0, 0, "", 1),
         };
         let updated: Option<SessionRow> = sqlx::query_as(&format!(
             "UPDATE chat_sessions SET last_seq = last_seq + 1, \
-             last_message = CASE WHEN $8 = 1 THEN last_message ELSE $2 END, \
-             last_message_at = CASE WHEN $8 = 1 THEN last_message_at ELSE $3 END, \
-             staff_unread = staff_unread + $4, player_unread = player_unread + $5, \
-             first_response_at = CASE WHEN $6 = 1 AND first_response_at IS NULL THEN $3 \
-                                 ELSE first_response_at END \
+             last_message = CASE WHEN $7 = 1 THEN last_message ELSE $2 END, \
+             last_message_at = CASE WHEN $7 = 1 THEN last_message_at ELSE $3 END, \
+             staff_unread = staff_unread + $4, player_unread = player_unread + $5{first_response} \
              WHERE id = $1 AND {guard} RETURNING {SESSION_COLS}"
         ))
         .bind(&job.session_id)
@@ -167,7 +173,6 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
         .bind(now)
         .bind(staff_unread)
         .bind(player_unread)
-        .bind(first_response)
         .bind(sender)
         .bind(keep_preview)
         .fetch_optional(&mut *tx)
