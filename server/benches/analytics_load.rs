@@ -43,7 +43,10 @@ fn numbers(backend: Backend, from: i64, to: i64) -> (String, String) {
         ),
         Backend::Postgres => (
             String::new(),
-            format!("generate_series({from}, {}) AS n(i)", to - 1),
+            format!(
+                "generate_series(CAST({from} AS BIGINT), CAST({} AS BIGINT)) AS n(i)",
+                to - 1
+            ),
         ),
     }
 }
@@ -83,8 +86,9 @@ async fn fill(kefu: &Kefu, players: i64, recharges: i64, chats: i64) {
         let sql = format!(
             "{with} INSERT INTO recharges (account, amount_fen, days, level, agent, is_gift, created_at, new_expire_at) \
              SELECT {account}, 1000 + i % 50 * 100, 30, 1, 'bench', CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END, \
-               {start} + (i * 104729) % {span}, {start} + (i * 104729) % {span} + 30 * {DAY} FROM {source}",
+               {start} + (i * 104729) % {span}, {start} + (i * 104729) % {span} + {month} FROM {source}",
             account = concat("b", &format!("(i * 13) % {players}")),
+            month = 30 * DAY,
         );
         sqlx::query(&sql).execute(pool).await.unwrap();
     }
