@@ -94,7 +94,13 @@ pub fn LineChart(
         .filter(|(i, _)| i.is_multiple_of(every) || *i + 1 == n)
         .map(|(i, l)| {
             let short = l.get(5..).unwrap_or(l).to_string();
-            view! { <text class="axis" x=x(i) y=H - 8.0 text-anchor="middle">{short}</text> }
+            // The end labels stay inside the chart.
+            let anchor = match i {
+                0 if n > 1 => "start",
+                _ if i + 1 == n && n > 1 => "end",
+                _ => "middle",
+            };
+            view! { <text class="axis" x=x(i) y=H - 8.0 text-anchor=anchor>{short}</text> }
         })
         .collect_view();
     let lines = series
