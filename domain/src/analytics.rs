@@ -30,7 +30,7 @@
 
 use chrono::{Datelike, Months, NaiveDate, NaiveTime, TimeZone};
 use protocol::analytics::{
-    AgentLoad, ChatStats, HighValuePlayer, Overview, OverviewPrevious, ServerShare, TrendQuery,
+    AgentLoad, ChatStats, HighValuePlayer, Overview, OverviewFigures, ServerShare, TrendQuery,
     Trends, DEFAULT_DAYS, DEFAULT_LIMIT, MAX_DAYS, MAX_LIMIT,
 };
 
@@ -231,15 +231,17 @@ impl Kefu {
             .fetch_one(pool)
             .await?;
         Ok(Overview {
-            total_users,
-            active_users: active,
-            total_revenue: fen_to_yuan(total_rev),
-            monthly_revenue: fen_to_yuan(month_rev),
-            new_users_today: new_today,
-            new_users_this_month: new_month,
-            expired_users_today: exp_today,
-            expired_users_this_month: exp_month,
-            previous: OverviewPrevious {
+            current: OverviewFigures {
+                total_users,
+                active_users: active,
+                total_revenue: fen_to_yuan(total_rev),
+                monthly_revenue: fen_to_yuan(month_rev),
+                new_users_today: new_today,
+                new_users_this_month: new_month,
+                expired_users_today: exp_today,
+                expired_users_this_month: exp_month,
+            },
+            previous: OverviewFigures {
                 total_users: reg_before_m0,
                 active_users: reg_before_m0 - lapsed_before_m0,
                 total_revenue: fen_to_yuan(rev_before_m0),

@@ -118,6 +118,8 @@ const NOW: &str = "2026-11-24 10:00:00";
 async fn overview_figures() {
     let (db, kefu, _) = data_set().await;
     let o = kefu.overview_at(at(NOW)).await.unwrap();
+    let p = &o.previous;
+    let o = &o.current;
     assert_eq!(o.total_users, 8, "p7 is gone");
     assert_eq!(o.active_users, 4, "p1, p2 (until 18:00), p5, p9");
     assert_eq!(o.total_revenue, 930.0, "gift left out, p7's payment kept");
@@ -126,7 +128,6 @@ async fn overview_figures() {
     assert_eq!(o.new_users_this_month, 4, "p1, p2, p3, p9");
     assert_eq!(o.expired_users_today, 1, "p2 at 18:00, later today");
     assert_eq!(o.expired_users_this_month, 3, "p2, p3, p8");
-    let p = &o.previous;
     assert_eq!(
         p.total_users, 4,
         "p4, p5 (23:59:59), p6, p8 before November"
@@ -244,7 +245,7 @@ async fn high_value_and_server_distribution() {
         .collect();
     assert_eq!(counts, [("S1", 3), ("S2", 2), ("S3", 2)]);
     let o = kefu.overview_at(at(NOW)).await.unwrap();
-    assert_eq!((o.new_users_today, o.total_users), (2, 8));
+    assert_eq!((o.current.new_users_today, o.current.total_users), (2, 8));
     db.finish().await;
 }
 

@@ -10,26 +10,21 @@ pub const DEFAULT_DAYS: i64 = 30;
 pub const MAX_LIMIT: i64 = 100;
 pub const DEFAULT_LIMIT: i64 = 20;
 
-/// `GET /admin/analytics/overview` (seed 000 §4.1), plus `previous`.
+/// `GET /admin/analytics/overview` (seed 000 §4.1): the figures now at the
+/// top level, and the extension `previous` with the same figures for the
+/// period before, to show change: totals as they stood when this month
+/// began, "today" figures for yesterday and "this month" figures for the
+/// whole of last month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
-    pub total_users: i64,
-    pub active_users: i64,
-    pub total_revenue: f64,
-    pub monthly_revenue: f64,
-    pub new_users_today: i64,
-    pub new_users_this_month: i64,
-    pub expired_users_today: i64,
-    pub expired_users_this_month: i64,
-    /// Extension: the same figures for the period before, to show change.
-    pub previous: OverviewPrevious,
+    #[serde(flatten)]
+    pub current: OverviewFigures,
+    pub previous: OverviewFigures,
 }
 
-/// The figures the overview compares against: totals as they stood when
-/// this month began, "today" figures for yesterday and "this month"
-/// figures for the whole of last month.
+/// The eight figures of seed 000 §4.1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OverviewPrevious {
+pub struct OverviewFigures {
     pub total_users: i64,
     pub active_users: i64,
     pub total_revenue: f64,

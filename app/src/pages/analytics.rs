@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
-use protocol::analytics::{ChatStats, HighValuePlayer, Overview, ServerShare, TrendQuery, Trends};
+use protocol::analytics::{
+    ChatStats, HighValuePlayer, Overview, OverviewFigures, ServerShare, TrendQuery, Trends,
+};
 
 use crate::api;
 use crate::charts::{csv_href, BarChart, DataTable, LineChart, Series};
@@ -106,7 +108,7 @@ pub fn AnalyticsPage() -> impl IntoView {
                         {cards(i18n, &overview)}
                         <div class="panels two">
                             {high_value(i18n, top)}
-                            {server_panel(i18n, servers, overview.total_users)}
+                            {server_panel(i18n, servers, overview.current.total_users)}
                         </div>
                     }.into_any(),
                 }
@@ -145,74 +147,85 @@ pub fn AnalyticsPage() -> impl IntoView {
 }
 
 fn cards(i18n: leptos_i18n::I18nContext<Locale>, o: &Overview) -> impl IntoView {
-    let p = &o.previous;
-    let int = |v: i64| group(v);
-    let items: Vec<(String, String, String, String, &'static str)> = vec![
+    type Pick = fn(&OverviewFigures) -> f64;
+    let since = [
+        t_string!(i18n, analytics.vs_month_start).to_string(),
+        t_string!(i18n, analytics.vs_last_month).to_string(),
+        t_string!(i18n, analytics.vs_yesterday).to_string(),
+    ];
+    // (key, label, figure, is money, compared with since[…])
+    let items: [(&str, String, Pick, bool, usize); 8] = [
         (
-            t_string!(i18n, analytics.total_users).to_string(),
-            int(o.total_users),
-            delta_int(o.total_users, p.total_users),
-            t_string!(i18n, analytics.vs_month_start).to_string(),
             "total_users",
+            t_string!(i18n, analytics.total_users).to_string(),
+            |f| f.total_users as f64,
+            false,
+            0,
         ),
         (
-            t_string!(i18n, analytics.active_users).to_string(),
-            int(o.active_users),
-            delta_int(o.active_users, p.active_users),
-            t_string!(i18n, analytics.vs_month_start).to_string(),
             "active_users",
+            t_string!(i18n, analytics.active_users).to_string(),
+            |f| f.active_users as f64,
+            false,
+            0,
         ),
         (
-            t_string!(i18n, analytics.total_revenue).to_string(),
-            money(o.total_revenue),
-            delta_money(o.total_revenue, p.total_revenue),
-            t_string!(i18n, analytics.vs_month_start).to_string(),
             "total_revenue",
+            t_string!(i18n, analytics.total_revenue).to_string(),
+            |f| f.total_revenue,
+            true,
+            0,
         ),
         (
-            t_string!(i18n, analytics.monthly_revenue).to_string(),
-            money(o.monthly_revenue),
-            delta_money(o.monthly_revenue, p.monthly_revenue),
-            t_string!(i18n, analytics.vs_last_month).to_string(),
             "monthly_revenue",
+            t_string!(i18n, analytics.monthly_revenue).to_string(),
+            |f| f.monthly_revenue,
+            true,
+            1,
         ),
         (
-            t_string!(i18n, analytics.new_users_today).to_string(),
-            int(o.new_users_today),
-            delta_int(o.new_users_today, p.new_users_today),
-            t_string!(i18n, analytics.vs_yesterday).to_string(),
             "new_users_today",
+            t_string!(i18n, analytics.new_users_today).to_string(),
+            |f| f.new_users_today as f64,
+            false,
+            2,
         ),
         (
-            t_string!(i18n, analytics.new_users_this_month).to_string(),
-            int(o.new_users_this_month),
-            delta_int(o.new_users_this_month, p.new_users_this_month),
-            t_string!(i18n, analytics.vs_last_month).to_string(),
             "new_users_this_month",
+            t_string!(i18n, analytics.new_users_this_month).to_string(),
+            |f| f.new_users_this_month as f64,
+            false,
+            1,
         ),
         (
-            t_string!(i18n, analytics.expired_users_today).to_string(),
-            int(o.expired_users_today),
-            delta_int(o.expired_users_today, p.expired_users_today),
-            t_string!(i18n, analytics.vs_yesterday).to_string(),
             "expired_users_today",
+            t_string!(i18n, analytics.expired_users_today).to_string(),
+            |f| f.expired_users_today as f64,
+            false,
+            2,
         ),
         (
-            t_string!(i18n, analytics.expired_users_this_month).to_string(),
-            int(o.expired_users_this_month),
-            delta_int(o.expired_users_this_month, p.expired_users_this_month),
-            t_string!(i18n, analytics.vs_last_month).to_string(),
             "expired_users_this_month",
+            t_string!(i18n, analytics.expired_users_this_month).to_string(),
+            |f| f.expired_users_this_month as f64,
+            false,
+            1,
         ),
     ];
+    let (now, before) = (o.current.clone(), o.previous.clone());
     view! {
         <section class="cards" aria-label=t_string!(i18n, analytics.cards).to_string() data-testid="cards">
-            {items.into_iter().map(|(label, value, delta, vs, key)| view! {
-                <div class="card" data-testid=format!("card-{key}")>
-                    <span class="card-label">{label}</span>
-                    <strong class="card-value" data-testid=format!("value-{key}")>{value}</strong>
-                    <span class="card-delta">{format!("{vs} {delta}")}</span>
-                </div>
+            {items.into_iter().map(|(key, label, pick, is_money, vs)| {
+                let show = |v: f64| if is_money { money(v) } else { group(v as i64) };
+                let (value, diff) = (pick(&now), pick(&now) - pick(&before));
+                let delta = format!("{} {} {}", since[vs], arrow(diff), show(diff.abs()));
+                view! {
+                    <div class="card" data-testid=format!("card-{key}")>
+                        <span class="card-label">{label}</span>
+                        <strong class="card-value" data-testid=format!("value-{key}")>{show(value)}</strong>
+                        <span class="card-delta">{delta}</span>
+                    </div>
+                }
             }).collect_view()}
         </section>
     }
@@ -226,16 +239,6 @@ fn arrow(diff: f64) -> &'static str {
     } else {
         "＝"
     }
-}
-
-fn delta_int(now: i64, before: i64) -> String {
-    let d = now - before;
-    format!("{} {}", arrow(d as f64), group(d.abs()))
-}
-
-fn delta_money(now: f64, before: f64) -> String {
-    let d = now - before;
-    format!("{} {}", arrow(d), money(d.abs()))
 }
 
 /// A titled panel with a chart, the same numbers as a table on demand and
