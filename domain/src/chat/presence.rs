@@ -37,6 +37,9 @@ struct PresenceRow {
     last_active: Option<i64>,
 }
 
+/// The most waiting chats one auto-accept run hands out.
+const MAX_DISPATCH: i64 = 1000;
+
 impl Kefu {
     /// A staff member's presence; the defaults when they never had one.
     /// Only reads: auto-accept and the online list call it often.
@@ -205,10 +208,19 @@ impl Kefu {
     /// Hands waiting chats to agents with auto-accept on; answers how many.
     pub async fn dispatch(&self) -> Result<usize> {
         let _one_at_a_time = self.0.dispatching.lock().await;
-        let online = self.hub().online_staff();
-        if online.is_empty() {
+        // The waiting chats first, then who may take them: a run that was
+        // started before an agent turned auto-accept on (or went busy) and
+        // ran late still sees them as they are now, not as they were.
+        let waiting: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM chat_sessions WHERE status = 'pending' ORDER BY created_at, id LIMIT $1",
+        )
+        .bind(MAX_DISPATCH)
+        .fetch_all(self.store().pool())
+        .await?;
+        if waiting.is_empty() {
             return Ok(0);
         }
+        let online = self.hub().online_staff();
         // (load, id, username, capacity) of every candidate.
         let mut candidates = Vec::new();
         for m in &online {
@@ -220,16 +232,6 @@ impl Kefu {
                 }
             }
         }
-        let spare: i64 = candidates.iter().map(|c| c.3 - c.0).sum();
-        if spare == 0 {
-            return Ok(0);
-        }
-        let waiting: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM chat_sessions WHERE status = 'pending' ORDER BY created_at, id LIMIT $1",
-        )
-        .bind(spare)
-        .fetch_all(self.store().pool())
-        .await?;
         let mut handed = 0;
         for (session_id,) in waiting {
             candidates.retain(|c| c.0 < c.3);
