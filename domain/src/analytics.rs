@@ -172,7 +172,7 @@ impl Kefu {
         let pool = self.store().pool();
 
         // One pass over the rollup; every range is whole buckets.
-        let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
             "SELECT \
                CAST(COALESCE(SUM(registered), 0) AS BIGINT), \
                CAST(COALESCE(SUM(revenue_fen), 0) AS BIGINT), \
@@ -183,7 +183,8 @@ impl Kefu {
                CAST(COALESCE(SUM(CASE WHEN bucket >= $3 AND bucket < $1 THEN revenue_fen ELSE 0 END), 0) AS BIGINT), \
                CAST(COALESCE(SUM(CASE WHEN bucket >= $1 AND bucket < $2 THEN registered ELSE 0 END), 0) AS BIGINT), \
                CAST(COALESCE(SUM(CASE WHEN bucket >= $3 AND bucket < $1 THEN registered ELSE 0 END), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(CASE WHEN bucket >= $4 AND bucket < $5 THEN registered ELSE 0 END), 0) AS BIGINT) \
+               CAST(COALESCE(SUM(CASE WHEN bucket >= $4 AND bucket < $5 THEN registered ELSE 0 END), 0) AS BIGINT), \
+               CAST(COALESCE(SUM(CASE WHEN bucket >= $6 AND bucket < $4 THEN registered ELSE 0 END), 0) AS BIGINT) \
              FROM analytics_buckets",
         )
         .bind(m0 / BUCKET_MS)
@@ -191,21 +192,14 @@ impl Kefu {
         .bind(l0 / BUCKET_MS)
         .bind(t0 / BUCKET_MS)
         .bind(t1 / BUCKET_MS)
+        .bind(y0 / BUCKET_MS)
         .fetch_one(pool)
         .await?;
         let (total_users, total_rev, reg_before_m0, lapsed_before_m0, rev_before_m0) =
             (row.0, row.1, row.2, row.3, row.4);
         let (month_rev, last_month_rev, new_month, new_last_month, new_today) =
             (row.5, row.6, row.7, row.8, row.9);
-        // Yesterday's registrations: a narrow range of the same rollup.
-        let (new_yesterday,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(registered), 0) AS BIGINT) FROM analytics_buckets \
-             WHERE bucket >= $1 AND bucket < $2",
-        )
-        .bind(y0 / BUCKET_MS)
-        .bind(t0 / BUCKET_MS)
-        .fetch_one(pool)
-        .await?;
+        let new_yesterday = row.10;
 
         let (active,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM players WHERE membership_expire_at > $1")
@@ -226,8 +220,10 @@ impl Kefu {
             .bind(t1)
             .bind(y0)
             .bind(m0)
-            .bind(l0.min(y0))
-            .bind(m1.max(t1))
+            // Last month's start comes before yesterday, and next month's
+            // start is never before tomorrow.
+            .bind(l0)
+            .bind(m1)
             .fetch_one(pool)
             .await?;
         Ok(Overview {

@@ -246,6 +246,22 @@ async fn high_value_and_server_distribution() {
     assert_eq!(counts, [("S1", 3), ("S2", 2), ("S3", 2)]);
     let o = kefu.overview_at(at(NOW)).await.unwrap();
     assert_eq!((o.current.new_users_today, o.current.total_users), (2, 8));
+
+    // One DELETE of several rows (batch delete) takes them all out.
+    let sup = principal(&kefu, "root2", Role::Super).await;
+    let gone = kefu
+        .delete_players(&sup, &["p8".to_owned(), "p9".to_owned(), "p4".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(gone, 3);
+    let shares = kefu.server_distribution(&admin).await.unwrap();
+    let counts: Vec<(&str, i64)> = shares
+        .iter()
+        .map(|s| (s.server_name.as_str(), s.user_count))
+        .collect();
+    assert_eq!(counts, [("S1", 2), ("S2", 2), ("S3", 1)]);
+    let o = kefu.overview_at(at(NOW)).await.unwrap();
+    assert_eq!((o.current.new_users_today, o.current.total_users), (1, 5));
     db.finish().await;
 }
 
