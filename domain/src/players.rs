@@ -29,6 +29,8 @@ use crate::{Error, Kefu, Result};
 pub const DAY_MS: i64 = 86_400_000;
 const READ: &[Role] = &[Role::Super, Role::Admin];
 const WRITE: &[Role] = &[Role::Super];
+/// Recharges the desk's player panel lists.
+pub const DESK_RECHARGES: i64 = 5;
 
 const COLUMNS: &str = "account, real_account, main_account, contact, server_name, server_info, \
     membership_level, membership_pay_fen, membership_expire_at, game_platform, auxiliary_online, \
@@ -709,6 +711,29 @@ impl Kefu {
     ) -> Result<(Vec<Recharge>, i64)> {
         who.require(READ)?;
         let (page, size) = page_and_size(page, size)?;
+        self.recharges_of(account, page, size).await
+    }
+
+    /// What the chat desk shows beside a conversation (every staff role,
+    /// like `cs_recharge`): the player's record and their newest recharges.
+    pub async fn desk_player_record(
+        &self,
+        who: &Principal,
+        account: &str,
+    ) -> Result<(Player, Vec<Recharge>, i64)> {
+        who.require(&[Role::Super, Role::Admin, Role::Agent])?;
+        let row = self.player_row(account.trim()).await?;
+        let player = self.player_to_wire(row);
+        let (recent, total) = self.recharges_of(&player.account, 1, DESK_RECHARGES).await?;
+        Ok((player, recent, total))
+    }
+
+    async fn recharges_of(
+        &self,
+        account: &str,
+        page: i64,
+        size: i64,
+    ) -> Result<(Vec<Recharge>, i64)> {
         #[derive(FromRow)]
         struct Row {
             id: i64,

@@ -89,6 +89,7 @@ async fn all_seqs(w: &World, session: &str) -> Vec<i64> {
                     page: Some(page),
                     limit: Some(100),
                     after_seq: None,
+                    before_seq: None,
                 },
             )
             .await
@@ -468,6 +469,38 @@ async fn transfer_end_and_reopen() {
         gap.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
         vec![6, 7, 8]
     );
+    // before_seq gives the older page just before a seq, ascending.
+    let older = w
+        .kefu
+        .chat_history(
+            &player("zhang.fei"),
+            &HistoryRequest {
+                session_id: s.session_id.clone(),
+                before_seq: Some(6),
+                limit: Some(3),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        older.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![3, 4, 5]
+    );
+    let both = w
+        .kefu
+        .chat_history(
+            &player("zhang.fei"),
+            &HistoryRequest {
+                session_id: s.session_id.clone(),
+                before_seq: Some(6),
+                after_seq: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(both.to_string().contains("before_seq"), "{both}");
     // b's queue saw the reopened chat.
     assert!(drain(&mut b_out)
         .iter()
@@ -532,5 +565,47 @@ async fn auto_accept_hands_chats_least_loaded_first_within_capacity() {
     w.kefu.dispatch().await.unwrap();
     let row = w.kefu.session_row(&next.session_id).await.unwrap();
     assert_eq!(row.status, "pending");
+    w.db.finish().await;
+}
+
+#[tokio::test]
+async fn the_desk_shows_a_players_record_with_the_recharge_an_agent_made() {
+    let w = world(1).await;
+    let a = w.agents[0].clone();
+    // An agent may not read the player list, but may read the record the desk shows.
+    assert!(matches!(
+        w.kefu.get_player(&a, "liu.bei").await,
+        Err(Error::Forbidden(_))
+    ));
+    let (p, recent, total) = w.kefu.desk_player_record(&a, "liu.bei").await.unwrap();
+    assert_eq!((p.account.as_str(), recent.len(), total), ("liu.bei", 0, 0));
+    for (i, amount) in [30.0, 60.0, 90.0, 120.0, 150.0, 180.0].into_iter().enumerate() {
+        w.kefu
+            .cs_recharge(
+                &a,
+                &protocol::chat::CsRechargeRequest {
+                    account: "liu.bei".into(),
+                    amount,
+                    duration: 30,
+                    service_agent: None,
+                    remark: Some(format!("第{i}次")),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let (p, recent, total) = w.kefu.desk_player_record(&a, " liu.bei ").await.unwrap();
+    assert_eq!(total, 6);
+    assert_eq!(p.membership_pay_money, 630.0);
+    // The newest five, newest first, made by the agent.
+    assert_eq!(
+        recent.iter().map(|r| r.amount).collect::<Vec<_>>(),
+        vec![180.0, 150.0, 120.0, 90.0, 60.0]
+    );
+    assert!(recent.iter().all(|r| r.service_agent == "agent0"));
+    assert!(matches!(
+        w.kefu.desk_player_record(&a, "nobody").await,
+        Err(Error::NotFound(_))
+    ));
     w.db.finish().await;
 }

@@ -121,6 +121,10 @@ pub struct HistoryRequest {
     /// Extension: the messages after this seq, ascending.
     #[serde(default)]
     pub after_seq: Option<i64>,
+    /// Extension: the `limit` messages before this seq, ascending (the
+    /// desk's older pages; stable while new messages arrive, unlike `page`).
+    #[serde(default)]
+    pub before_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

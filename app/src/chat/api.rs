@@ -41,6 +41,7 @@ pub async fn widget_state(token: String) -> Result<WidgetData, ServerFnError> {
                 page: Some(1),
                 limit: Some(WIDGET_FIRST_PAGE),
                 after_seq: None,
+                before_seq: None,
             },
         )
         .await
@@ -60,4 +61,23 @@ pub async fn player_chat_token(account: String) -> Result<String, ServerFnError>
     let (k, who) = (kefu()?, principal().await?);
     who.require(&[domain::Role::Super]).map_err(e)?;
     Ok(k.player_token(&account).await.map_err(e)?.access_token)
+}
+
+/// The desk's player panel: the record, the newest recharges and how many
+/// there are in all (every staff role).
+#[server(prefix = "/sfn", endpoint = "desk_player", input = Json)]
+pub async fn desk_player(
+    account: String,
+) -> Result<(protocol::players::Player, Vec<protocol::players::Recharge>, i64), ServerFnError> {
+    let (k, who) = (kefu()?, principal().await?);
+    k.desk_player_record(&who, &account).await.map_err(e)
+}
+
+/// `cs_recharge` from the desk: the agent is the caller; answers the new expiry.
+#[server(prefix = "/sfn", endpoint = "desk_recharge", input = Json)]
+pub async fn desk_recharge(
+    request: protocol::chat::CsRechargeRequest,
+) -> Result<String, ServerFnError> {
+    let (k, who) = (kefu()?, principal().await?);
+    Ok(k.cs_recharge(&who, &request).await.map_err(e)?.new_expire_date)
 }

@@ -7,6 +7,7 @@
 //! [`Live`] is the handle they hold: the real client after hydration, and an
 //! inert placeholder during server rendering that sends nothing.
 
+pub mod alert;
 pub mod api;
 pub mod machine;
 pub mod view;

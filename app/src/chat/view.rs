@@ -89,23 +89,57 @@ pub fn ConnIndicator(live: Live) -> impl IntoView {
     }
 }
 
-/// The thread of one chat. `mine` says which sender type is "us".
+/// The day (`YYYY-MM-DD`, business time) of an RFC 3339 time.
+pub fn day_of(rfc3339: &str) -> &str {
+    rfc3339.get(..10).unwrap_or("")
+}
+
+/// The thread of one chat. `mine` says which sender type is "us". With
+/// `on_older`, scrolling to the top (or the button there) asks for the
+/// page before the oldest shown while `has_older` says there is one; the
+/// view keeps its place when that page arrives, and follows new messages
+/// only while the reader is at the bottom (or the new one is ours).
 #[component]
 pub fn ThreadView(
     items: Signal<Vec<Item>>,
     mine: SenderType,
     live: Live,
     #[prop(optional)] typing: Option<Signal<bool>>,
+    #[prop(optional)] on_older: Option<Callback<()>>,
+    #[prop(optional, into)] has_older: Signal<bool>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let list = NodeRef::<leptos::html::Ol>::new();
-    // Keep the newest message in view.
+    // (oldest stored seq, scroll height) after the last layout.
+    let last = StoredValue::new((None::<i64>, 0i32));
     Effect::new(move |_| {
-        items.track();
-        if let Some(el) = list.get() {
-            el.set_scroll_top(el.scroll_height());
+        let (first, ours_last) = items.with(|v| {
+            let first = v.iter().find_map(|i| match i {
+                Item::Stored(m) => Some(m.seq),
+                Item::Outgoing(_) => None,
+            });
+            (first, matches!(v.last(), Some(Item::Outgoing(_))))
+        });
+        let Some(el) = list.get() else { return };
+        let (was_first, was_height) = last.get_value();
+        let grew_above = matches!((was_first, first), (Some(w), Some(f)) if f < w);
+        if grew_above {
+            el.set_scroll_top(el.scroll_top() + el.scroll_height() - was_height);
+        } else {
+            let at_bottom = was_height - el.scroll_top() - el.client_height() < 80;
+            if was_first.is_none() || at_bottom || ours_last {
+                el.set_scroll_top(el.scroll_height());
+            }
         }
+        last.set_value((first, el.scroll_height()));
     });
+    let on_scroll = move |_| {
+        if let (Some(el), Some(older)) = (list.get_untracked(), on_older) {
+            if el.scroll_top() < 40 && has_older.get_untracked() {
+                older.run(());
+            }
+        }
+    };
     let row = move |item: Item| match item {
         Item::Stored(m) => {
             let side = if m.sender_type == SenderType::System {
@@ -159,9 +193,38 @@ pub fn ThreadView(
             .into_any()
         }
     };
+    let rows = move || {
+        let mut day = String::new();
+        items
+            .get()
+            .into_iter()
+            .map(|item| {
+                let sep = match &item {
+                    Item::Stored(m) if day_of(&m.sent_at) != day => {
+                        day = day_of(&m.sent_at).to_owned();
+                        Some(view! { <li class="day-sep" data-testid="day-sep">{day.clone()}</li> })
+                    }
+                    _ => None,
+                };
+                view! { {sep} {row(item)} }
+            })
+            .collect_view()
+    };
     view! {
-        <ol class="thread" data-testid="thread" node_ref=list aria-live="polite">
-            {move || items.get().into_iter().map(row).collect_view()}
+        <ol class="thread" data-testid="thread" node_ref=list aria-live="polite" on:scroll=on_scroll>
+            {on_older.map(|older| view! {
+                <li class="thread-older">
+                    <Show
+                        when=move || has_older.get()
+                        fallback=move || view! { <span class="muted" data-testid="all-loaded">{t!(i18n, chat.all_loaded)}</span> }
+                    >
+                        <button class="button link" data-testid="load-older" on:click=move |_| older.run(())>
+                            {t!(i18n, chat.load_older)}
+                        </button>
+                    </Show>
+                </li>
+            })}
+            {rows}
         </ol>
         {typing.map(|t| view! {
             <Show when=move || t.get()>

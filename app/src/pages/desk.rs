@@ -1,105 +1,218 @@
-//! The agent's chat desk at `/desk`: the waiting queue, their own chats and
-//! the ended ones on the left, the selected conversation on the right, the
-//! agent's status and auto-accept switch on top. Everything arrives over the
-//! chat socket (the session cookie authenticates it); sends fall back to
-//! HTTP when the socket cannot be opened.
+//! The agent's chat desk at `/desk`, for every staff role. Three columns:
+//! - the chat list: the waiting queue (how long each player has waited),
+//!   the agent's own chats and the others (ended, or held by a colleague),
+//!   each with its unread badge, importance star, last message and time,
+//!   under one filter (all / unread / important / ended);
+//! - the open conversation: older pages load as the agent scrolls up, days
+//!   are separated, our messages show pending / sent / failed (with retry),
+//!   system notices sit in the thread, the player's typing shows; actions
+//!   accept, transfer (to an online colleague, with status and load), end,
+//!   mark important, mark read, clear history;
+//! - the player's record with the `cs_recharge` form ([`super::desk_player`]).
 //!
-//! Admins and super admins see the same desk; they may open any chat they
-//! are shown and write only in chats they hold.
+//! The header holds the agent's status, the auto-accept switch, the sound
+//! and desktop-notification switches and the connection indicator. A
+//! message in a chat the agent is not looking at (or while the tab is
+//! hidden) raises the unread badge, the count in the tab title, a tone
+//! (unless switched off) and a desktop notification (if allowed).
+//!
+//! Everything arrives over the chat socket (the session cookie
+//! authenticates it); sends fall back to HTTP when the socket cannot be
+//! opened. Admins and super admins list every chat (`scope: all`) and may
+//! open any of them read-only; they write only in chats they hold.
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use leptos_meta::Title;
-use protocol::chat::{ChatMessage, SenderType, ServerFrame, SessionSummary};
+use protocol::chat::{ChatMessage, OnlineStaff, SenderType, ServerFrame, SessionSummary};
 use protocol::UserInfo;
 
+use crate::chat::alert;
 use crate::chat::view::{clock_time, merge, Composer, ConnIndicator, ThreadView};
 use crate::chat::Live;
 use crate::i18n::*;
 use crate::nav::Section;
+use crate::pages::desk_player::PlayerPanel;
 use crate::pages::shell::section_label;
 
 const STATUSES: [&str; 4] = ["online", "busy", "away", "offline"];
+/// Messages per page of history (newest page on open, then older ones).
+const PAGE: i64 = 50;
+/// The chats listed at once (the server's maximum for one request).
+const LIST_LIMIT: i64 = 500;
+const SOUND_KEY: &str = "kefu.desk.sound";
 
-fn refresh_list(live: Live) {
-    live.send_frame(serde_json::json!({"type": "get_sessions", "data": {"page": 1, "limit": 100}}));
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    All,
+    Unread,
+    Important,
+    Ended,
+}
+
+impl Filter {
+    pub fn keeps(self, s: &SessionSummary) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Unread => s.unread_count > 0,
+            Filter::Important => s.is_important,
+            Filter::Ended => s.status == "ended",
+        }
+    }
+}
+
+/// The unread messages the tab title counts: every listed chat's.
+pub fn unread_total(sessions: &[SessionSummary]) -> i64 {
+    sessions.iter().map(|s| s.unread_count.max(0)).sum()
+}
+
+/// Whole minutes between two instants (ms), never negative.
+pub fn minutes_between(from_ms: f64, to_ms: f64) -> i64 {
+    ((to_ms - from_ms) / 60_000.0).floor().max(0.0) as i64
+}
+
+fn frame(kind: &str, data: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"type": kind, "data": data})
 }
 
 #[component]
 pub fn DeskPage(me: UserInfo) -> AnyView {
     let i18n = use_i18n();
     let sessions = RwSignal::new(Vec::<SessionSummary>::new());
+    let filter = RwSignal::new(Filter::All);
     let selected = RwSignal::new(None::<String>);
     let thread = RwSignal::new(BTreeMap::<i64, ChatMessage>::new());
+    let has_older = RwSignal::new(false);
+    let loading_older = RwSignal::new(false);
     let typing = RwSignal::new(false);
     let my_status = RwSignal::new("online".to_owned());
     let auto_accept = RwSignal::new(false);
+    let colleagues = RwSignal::new(None::<Vec<OnlineStaff>>);
+    let sound_on = RwSignal::new(true);
+    let notify_on = RwSignal::new(None::<bool>);
+    // Alerts raised and tones played (shown as data attributes for tests).
+    let alerts = RwSignal::new(0u32);
+    let chimes = RwSignal::new(0u32);
+    let now = RwSignal::new(0.0f64);
     let needs_read = RwSignal::new(false);
     let needs_refresh = RwSignal::new(false);
     let me_name = me.username.clone();
+    let scope_all = me.is_admin || me.is_super;
 
-    let on_frame = move |frame: ServerFrame| {
-        let open = selected.get_untracked();
-        let is_open = |id: &str| open.as_deref() == Some(id);
-        match frame {
-            ServerFrame::Connected(_) => needs_refresh.set(true),
-            ServerFrame::SessionListUpdated(l) => sessions.set(l.sessions),
-            ServerFrame::SessionsResponse(p) => sessions.set(p.sessions),
-            ServerFrame::NewSessionCreated(_)
-            | ServerFrame::SessionStatusChanged(_)
-            | ServerFrame::SessionAccepted(_)
-            | ServerFrame::SessionTransferred(_)
-            | ServerFrame::SessionEnded(_) => needs_refresh.set(true),
-            ServerFrame::NewMessage(m) => {
-                sessions.update(|list| {
-                    if let Some(s) = list.iter_mut().find(|s| s.session_id == m.session_id) {
-                        s.last_message = m.content.chars().take(100).collect();
-                        s.last_message_time = Some(m.sent_at.clone());
-                        s.last_seq = m.seq;
+    let on_frame = {
+        let me_name = me_name.clone();
+        move |f: ServerFrame| {
+            let open = selected.get_untracked();
+            let is_open = |id: &str| open.as_deref() == Some(id);
+            match f {
+                ServerFrame::Connected(_) => needs_refresh.set(true),
+                ServerFrame::SessionListUpdated(l) => sessions.set(l.sessions),
+                ServerFrame::SessionsResponse(p) => sessions.set(p.sessions),
+                ServerFrame::NewSessionCreated(_)
+                | ServerFrame::SessionStatusChanged(_)
+                | ServerFrame::SessionAccepted(_)
+                | ServerFrame::SessionEnded(_) => needs_refresh.set(true),
+                ServerFrame::SessionTransferred(t) => {
+                    if is_open(&t.session_id) {
+                        thread.update(|th| {
+                            th.extend(t.recent_messages.into_iter().map(|m| (m.seq, m)))
+                        });
                     }
-                });
-                if is_open(&m.session_id) {
-                    if m.sender_type == SenderType::User {
-                        needs_read.set(true);
-                        typing.set(false);
+                    needs_refresh.set(true);
+                }
+                ServerFrame::NewMessage(m) => {
+                    let mut known = false;
+                    sessions.update(|list| {
+                        if let Some(s) = list.iter_mut().find(|s| s.session_id == m.session_id) {
+                            known = true;
+                            s.last_message = m.content.chars().take(100).collect();
+                            s.last_message_time = Some(m.sent_at.clone());
+                            s.last_seq = m.seq;
+                        }
+                    });
+                    if !known {
+                        needs_refresh.set(true);
                     }
-                    thread.update(|t| {
-                        t.insert(m.seq, m);
+                    let from_player = m.sender_type == SenderType::User;
+                    let looking = is_open(&m.session_id) && !alert::page_hidden();
+                    if from_player && !looking {
+                        alerts.update(|n| *n += 1);
+                        if sound_on.get_untracked() && alert::chime() {
+                            chimes.update(|n| *n += 1);
+                        }
+                        alert::notify(
+                            &t_string!(i18n, chat.new_message, who = m.sender_account.clone())
+                                .to_string(),
+                            &m.content.chars().take(80).collect::<String>(),
+                            &m.session_id,
+                        );
+                    }
+                    if is_open(&m.session_id) {
+                        if from_player {
+                            needs_read.set(true);
+                            typing.set(false);
+                        }
+                        thread.update(|t| {
+                            t.insert(m.seq, m);
+                        });
+                    }
+                }
+                ServerFrame::UnreadCountUpdated(u) | ServerFrame::UnreadCountAbsoluteUpdate(u) => {
+                    sessions.update(|list| {
+                        if let Some(s) = list.iter_mut().find(|s| s.session_id == u.session_id) {
+                            s.unread_count = u.unread_count;
+                        }
                     });
                 }
-            }
-            ServerFrame::UnreadCountUpdated(u) | ServerFrame::UnreadCountAbsoluteUpdate(u) => {
-                sessions.update(|list| {
-                    if let Some(s) = list.iter_mut().find(|s| s.session_id == u.session_id) {
-                        s.unread_count = u.unread_count;
+                ServerFrame::SessionReadSuccess(r) => sessions.update(|list| {
+                    if let Some(s) = list.iter_mut().find(|s| s.session_id == r.session_id) {
+                        s.unread_count = 0;
                     }
-                });
-            }
-            ServerFrame::ChatHistoryResponse(h) if is_open(&h.session_id) => {
-                thread.update(|t| t.extend(h.messages.into_iter().map(|m| (m.seq, m))));
-            }
-            ServerFrame::ChatHistoryCleared(c) if is_open(&c.session_id) => {
-                thread.update(BTreeMap::clear);
-            }
-            ServerFrame::SessionImportanceUpdated(i) => sessions.update(|list| {
-                if let Some(s) = list.iter_mut().find(|s| s.session_id == i.session_id) {
-                    s.is_important = i.is_important;
+                }),
+                ServerFrame::ChatHistoryResponse(h) if is_open(&h.session_id) => {
+                    let oldest = thread.with_untracked(|t| t.keys().next().copied());
+                    let older_page = loading_older.get_untracked()
+                        && h.messages.last().map(|m| m.seq) < oldest;
+                    if older_page {
+                        loading_older.set(false);
+                        has_older.set(h.messages.len() as i64 == PAGE);
+                    } else if oldest.is_none() {
+                        // The newest page: is there anything before it?
+                        has_older.set(h.messages.first().is_some_and(|m| m.seq > 1));
+                    }
+                    thread.update(|t| t.extend(h.messages.into_iter().map(|m| (m.seq, m))));
                 }
-            }),
-            ServerFrame::Typing(t) if is_open(&t.session_id) => {
-                typing.set(t.is_typing);
-                if t.is_typing {
-                    set_timeout(move || typing.set(false), std::time::Duration::from_secs(5));
+                ServerFrame::ChatHistoryCleared(c) if is_open(&c.session_id) => {
+                    thread.update(BTreeMap::clear);
+                    has_older.set(false);
                 }
+                ServerFrame::SessionImportanceUpdated(i) => sessions.update(|list| {
+                    if let Some(s) = list.iter_mut().find(|s| s.session_id == i.session_id) {
+                        s.is_important = i.is_important;
+                    }
+                }),
+                ServerFrame::Typing(t) if is_open(&t.session_id) => {
+                    typing.set(t.is_typing);
+                    if t.is_typing {
+                        set_timeout(move || typing.set(false), std::time::Duration::from_secs(5));
+                    }
+                }
+                ServerFrame::CsStatusUpdateSuccess(s) => my_status.set(s.status),
+                ServerFrame::CsStatusResponse(s) => {
+                    my_status.set(s.status);
+                    auto_accept.set(s.auto_accept);
+                }
+                ServerFrame::AutoAcceptUpdated(a) => auto_accept.set(a.enabled),
+                ServerFrame::OnlineStaffResponse(list) => colleagues.set(Some(
+                    list.staff
+                        .into_iter()
+                        .filter(|s| s.cs_account != me_name && s.status != "offline")
+                        .collect(),
+                )),
+                _ => {}
             }
-            ServerFrame::CsStatusUpdateSuccess(s) => my_status.set(s.status),
-            ServerFrame::CsStatusResponse(s) => {
-                my_status.set(s.status);
-                auto_accept.set(s.auto_accept);
-            }
-            ServerFrame::AutoAcceptUpdated(a) => auto_accept.set(a.enabled),
-            _ => {}
         }
     };
 
@@ -119,65 +232,95 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         Live::inert()
     };
 
+    // Browser-only state, read after hydration so the first render matches
+    // the server's.
+    Effect::new(move |_| {
+        sound_on.set(alert::load_flag(SOUND_KEY, true));
+        notify_on.set(alert::notifications_allowed());
+        now.set(alert::now_ms());
+    });
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(tick) = set_interval_with_handle(
+            move || now.set(alert::now_ms()),
+            std::time::Duration::from_secs(15),
+        ) {
+            on_cleanup(move || tick.clear());
+        }
+    }
+
     Effect::new(move |_| {
         if needs_refresh.get() {
             needs_refresh.set(false);
-            refresh_list(live);
-            live.send_frame(serde_json::json!({"type": "get_cs_status", "data": {}}));
-        }
-    });
-    let mine = {
-        let me_name = me_name.clone();
-        move |id: &str| {
-            sessions.with(|l| {
-                l.iter().any(|s| {
-                    s.session_id == id
-                        && s.status == "active"
-                        && s.cs_account.as_deref() == Some(me_name.as_str())
-                })
-            })
-        }
-    };
-    let mark_read = {
-        let mine = mine.clone();
-        move |id: &str| {
-            if mine(id) {
-                live.send_frame(
-                    serde_json::json!({"type": "mark_session_read", "data": {"session_id": id}}),
-                );
+            let mut data = serde_json::json!({"page": 1, "limit": LIST_LIMIT});
+            if scope_all {
+                data["scope"] = "all".into();
             }
+            live.send_frame(frame("get_sessions", data));
+            live.send_frame(frame("get_cs_status", serde_json::json!({})));
         }
-    };
-    {
-        let mark_read = mark_read.clone();
-        Effect::new(move |_| {
-            if needs_read.get() {
-                needs_read.set(false);
-                if let Some(id) = selected.get_untracked() {
-                    mark_read(&id);
-                }
-            }
-        });
-    }
-    let open_chat = Callback::new(move |id: String| {
-        selected.set(Some(id.clone()));
-        thread.set(BTreeMap::new());
-        typing.set(false);
-        live.send_frame(serde_json::json!({"type": "get_chat_history", "data": {"session_id": id, "limit": 50}}));
-        mark_read(&id);
     });
     let current = Memo::new(move |_| {
         let id = selected.get()?;
         sessions.with(|l| l.iter().find(|s| s.session_id == id).cloned())
     });
-    let can_write = {
+    let holds = {
         let me_name = me_name.clone();
-        Signal::derive(move || {
-            current.get().is_some_and(|s| {
-                s.status == "active" && s.cs_account.as_deref() == Some(me_name.as_str())
-            })
-        })
+        move |s: &SessionSummary| {
+            s.status == "active" && s.cs_account.as_deref() == Some(me_name.as_str())
+        }
     };
+    let can_write = {
+        let holds = holds.clone();
+        Signal::derive(move || current.with(|c| c.as_ref().is_some_and(&holds)))
+    };
+    let mark_read = move |id: &str| {
+        if can_write.get_untracked() {
+            live.send_frame(frame(
+                "mark_session_read",
+                serde_json::json!({"session_id": id}),
+            ));
+        }
+    };
+    Effect::new(move |_| {
+        if needs_read.get() {
+            needs_read.set(false);
+            if let Some(id) = selected.get_untracked() {
+                if !alert::page_hidden() {
+                    mark_read(&id);
+                }
+            }
+        }
+    });
+    let open_chat = Callback::new(move |id: String| {
+        selected.set(Some(id.clone()));
+        thread.set(BTreeMap::new());
+        has_older.set(false);
+        loading_older.set(false);
+        typing.set(false);
+        colleagues.set(None);
+        live.send_frame(frame(
+            "get_chat_history",
+            serde_json::json!({"session_id": id, "limit": PAGE}),
+        ));
+        mark_read(&id);
+    });
+    let on_older = Callback::new(move |_: ()| {
+        let (Some(id), Some(oldest)) = (
+            selected.get_untracked(),
+            thread.with_untracked(|t| t.keys().next().copied()),
+        ) else {
+            return;
+        };
+        if loading_older.get_untracked() {
+            return;
+        }
+        loading_older.set(true);
+        live.send_frame(frame(
+            "get_chat_history",
+            serde_json::json!({"session_id": id, "before_seq": oldest, "limit": PAGE}),
+        ));
+    });
     let items = Signal::derive(move || {
         let s = selected.get().unwrap_or_default();
         thread.with(|t| live.outbox.with(|o| merge(t, o, &s)))
@@ -194,39 +337,48 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             last_typing.set_value(tick);
             // One indicator every few keystrokes is plenty.
             if tick % 10 == 1 {
-                live.send_frame(serde_json::json!({"type": "typing", "data": {"session_id": id, "is_typing": true}}));
+                live.send_frame(frame(
+                    "typing",
+                    serde_json::json!({"session_id": id, "is_typing": true}),
+                ));
             }
         }
     });
     let act = move |kind: &'static str| {
         if let Some(id) = selected.get_untracked() {
-            live.send_frame(serde_json::json!({"type": kind, "data": {"session_id": id}}));
-        }
-    };
-    let toggle_important = move |_| {
-        if let Some(s) = current.get_untracked() {
-            live.send_frame(serde_json::json!({"type": "set_session_importance", "data": {"session_id": s.session_id, "is_important": !s.is_important}}));
+            live.send_frame(frame(kind, serde_json::json!({"session_id": id})));
         }
     };
 
-    let group = |title: String, testid: &'static str, filter: fn(&SessionSummary, &str) -> bool| {
-        let me_name = me.username.clone();
+    // ---- the chat list ----
+    let group = |title: String, testid: &'static str, keep: Box<dyn Fn(&SessionSummary) -> bool + Send + Sync>| {
         let rows = move || {
-            sessions
-                .get()
-                .into_iter()
-                .filter(|s| filter(s, &me_name))
-                .collect::<Vec<_>>()
+            let f = filter.get();
+            sessions.with(|l| {
+                l.iter()
+                    .filter(|s| keep(s) && f.keeps(s))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
         };
         view! {
             <section class="desk-group" data-testid=testid>
                 <h2>{title}</h2>
                 <ul>
-                    <For each=rows key=|s| (s.session_id.clone(), s.status.clone(), s.unread_count, s.last_seq, s.is_important) let:s>
+                    <For each=rows key=|s| (s.session_id.clone(), s.status.clone(), s.unread_count, s.last_seq, s.is_important, s.cs_account.clone()) let:s>
                         {
                             let id = s.session_id.clone();
                             let id2 = id.clone();
                             let active = move || selected.get().as_deref() == Some(id2.as_str());
+                            let pending = s.status == "pending";
+                            let created = s.created_at.clone();
+                            let waited = move || {
+                                let (n, t) = (now.get(), alert::epoch_ms(&created));
+                                t.filter(|_| n > 0.0).map(|t| {
+                                    t_string!(i18n, chat.waiting, mins = minutes_between(t, n).to_string())
+                                        .to_string()
+                                })
+                            };
                             view! {
                                 <li
                                     class="session-item"
@@ -234,6 +386,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                                     data-testid="session-item"
                                     data-session=s.session_id.clone()
                                     data-status=s.status.clone()
+                                    data-important=s.is_important.to_string()
                                     on:click=move |_| open_chat.run(id.clone())
                                 >
                                     <span class="session-who">
@@ -247,6 +400,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                                     <span class="session-time muted">
                                         {clock_time(s.last_message_time.as_deref().unwrap_or(&s.created_at))}
                                     </span>
+                                    {pending.then(|| view! { <span class="session-wait muted" data-testid="waited">{waited}</span> })}
+                                    {(!pending).then(|| s.cs_account.clone().map(|a| view! { <span class="session-agent muted">{a}</span> })).flatten()}
                                 </li>
                             }
                         }
@@ -256,11 +411,68 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         }
         .into_any()
     };
+    let filters = [
+        (Filter::All, "all"),
+        (Filter::Unread, "unread"),
+        (Filter::Important, "important"),
+        (Filter::Ended, "ended"),
+    ];
+    let filter_bar = view! {
+        <div class="desk-filter" role="group" data-testid="desk-filter">
+            {filters.into_iter().map(|(f, name)| view! {
+                <button
+                    class="button small"
+                    class:on=move || filter.get() == f
+                    aria-pressed=move || (filter.get() == f).to_string()
+                    data-testid=format!("filter-{name}")
+                    on:click=move |_| filter.set(f)
+                >
+                    {move || match f {
+                        Filter::All => t_string!(i18n, chat.filter_all).to_string(),
+                        Filter::Unread => t_string!(i18n, chat.filter_unread).to_string(),
+                        Filter::Important => t_string!(i18n, chat.filter_important).to_string(),
+                        Filter::Ended => t_string!(i18n, chat.filter_ended).to_string(),
+                    }}
+                </button>
+            }).collect_view()}
+        </div>
+    };
+    let list = {
+        let holds_mine = holds.clone();
+        let holds_other = holds.clone();
+        view! {
+            <aside class="desk-list">
+                {filter_bar}
+                {group(t_string!(i18n, chat.queue).to_string(), "queue", Box::new(|s| s.status == "pending"))}
+                {group(t_string!(i18n, chat.mine).to_string(), "mine", Box::new(move |s| holds_mine(s)))}
+                {group(t_string!(i18n, chat.ended_list).to_string(), "others", Box::new(move |s| s.status != "pending" && !holds_other(s)))}
+            </aside>
+        }
+    };
 
+    // ---- the header ----
     let title = section_label(i18n, Section::Desk);
+    let tab_title = {
+        let title = title.clone();
+        move || {
+            let n = sessions.with(|l| unread_total(l));
+            if n > 0 {
+                t_string!(i18n, chat.unread_title, n = n.to_string(), title = title.clone())
+                    .to_string()
+            } else {
+                title.clone()
+            }
+        }
+    };
+    let ask_notify = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            notify_on.set(alert::ask_notifications().await);
+        });
+    };
     let head = view! {
-        <Title text=title.clone()/>
-        <div class="desk-head">
+        <Title text=tab_title/>
+        <div class="desk-head" data-alerts=move || alerts.get() data-chimes=move || chimes.get()>
             <h1 data-testid="page-title">{title}</h1>
             <ConnIndicator live/>
             <label>
@@ -270,16 +482,11 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     prop:value=move || my_status.get()
                     on:change=move |ev| {
                         let status = event_target_value(&ev);
-                        live.send_frame(serde_json::json!({"type": "update_cs_status", "data": {"status": status}}));
+                        live.send_frame(frame("update_cs_status", serde_json::json!({"status": status})));
                     }
                 >
                     {STATUSES.into_iter().map(|s| view! {
-                        <option value=s>{move || match s {
-                            "online" => t_string!(i18n, chat.status_online).to_string(),
-                            "busy" => t_string!(i18n, chat.status_busy).to_string(),
-                            "away" => t_string!(i18n, chat.status_away).to_string(),
-                            _ => t_string!(i18n, chat.status_offline).to_string(),
-                        }}</option>
+                        <option value=s>{move || status_label(i18n, s)}</option>
                     }).collect_view()}
                 </select>
             </label>
@@ -290,64 +497,214 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     prop:checked=move || auto_accept.get()
                     on:change=move |ev| {
                         let on = event_target_checked(&ev);
-                        live.send_frame(serde_json::json!({"type": "set_auto_accept", "data": {"enabled": on}}));
+                        live.send_frame(frame("set_auto_accept", serde_json::json!({"enabled": on})));
                     }
                 />
                 " "{t!(i18n, chat.auto_accept)}
             </label>
+            <label>
+                <input
+                    type="checkbox"
+                    data-testid="sound"
+                    prop:checked=move || sound_on.get()
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        sound_on.set(on);
+                        alert::save_flag(SOUND_KEY, on);
+                    }
+                />
+                " "{t!(i18n, chat.sound)}
+            </label>
+            {move || match notify_on.get() {
+                Some(true) => view! { <span class="muted" data-testid="notify-state">"🔔 "{t!(i18n, chat.notify)}</span> }.into_any(),
+                Some(false) => view! { <span class="muted" data-testid="notify-state">{t!(i18n, chat.notify_denied)}</span> }.into_any(),
+                None => view! {
+                    <button class="button link" data-testid="notify-ask" on:click=ask_notify>{t!(i18n, chat.notify)}</button>
+                }.into_any(),
+            }}
         </div>
     }
     .into_any();
-    let chat = view! {
-            <section class="desk-chat">
-                {move || match current.get() {
-                    None => view! { <p class="muted" data-testid="desk-select">{t!(i18n, chat.select)}</p> }.into_any(),
-                    Some(s) => {
-                        let pending = s.status == "pending";
-                        let active = s.status == "active";
+
+    // ---- the conversation ----
+    let toggle_important = move |_| {
+        if let Some(s) = current.get_untracked() {
+            live.send_frame(frame(
+                "set_session_importance",
+                serde_json::json!({"session_id": s.session_id, "is_important": !s.is_important}),
+            ));
+        }
+    };
+    let clear = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let sure = window()
+                .confirm_with_message(t_string!(i18n, chat.clear_confirm))
+                .unwrap_or(false);
+            if sure {
+                act("clear_chat_history");
+            }
+        }
+    };
+    let open_transfer = move |_| {
+        colleagues.set(Some(Vec::new()));
+        live.send_frame(frame("get_online_staff", serde_json::json!({})));
+    };
+    let transfer_to = move |to: String| {
+        if let Some(id) = selected.get_untracked() {
+            live.send_frame(frame(
+                "transfer_session",
+                serde_json::json!({"session_id": id, "to_cs_account": to}),
+            ));
+        }
+        colleagues.set(None);
+    };
+    let transfer_panel = move || {
+        colleagues.get().map(|list| {
+            let rows = if list.is_empty() {
+                view! { <p class="muted">{t!(i18n, chat.no_colleague)}</p> }.into_any()
+            } else {
+                list.into_iter()
+                    .map(|c| {
+                        let to = c.cs_account.clone();
                         view! {
-                            <header class="chat-head">
-                                <h2 data-testid="chat-with">{s.user_account.clone()}</h2>
-                                <span class="muted" data-testid="chat-status">{s.status.clone()}</span>
-                                {s.cs_account.clone().map(|a| view! { <span class="muted">" · "{a}</span> })}
-                                <button class="button link" on:click=toggle_important>
-                                    {if s.is_important { "★" } else { "☆" }}" "{t!(i18n, chat.important)}
+                            <li>
+                                <button class="button" data-testid="transfer-to" data-account=c.cs_account.clone()
+                                    on:click=move |_| transfer_to(to.clone())>
+                                    {c.cs_account.clone()}
                                 </button>
-                                {pending.then(|| view! {
-                                    <button class="button primary" data-testid="accept" on:click=move |_| act("accept_session")>
-                                        {t!(i18n, chat.accept)}
-                                    </button>
-                                })}
-                                {active.then(|| view! {
-                                    <button class="button" data-testid="end" on:click=move |_| act("end_session")>
-                                        {t!(i18n, chat.end)}
-                                    </button>
-                                })}
-                            </header>
+                                <span class="muted">
+                                    {status_label(i18n, &c.status)}" · "
+                                    {t_string!(i18n, chat.load, load = c.load.to_string(), cap = c.capacity.to_string()).to_string()}
+                                </span>
+                            </li>
                         }
-                        .into_any()
+                    })
+                    .collect_view()
+                    .into_any()
+            };
+            view! {
+                <div class="transfer-panel" data-testid="transfer-panel">
+                    <h3>{t!(i18n, chat.transfer_title)}</h3>
+                    <ul>{rows}</ul>
+                    <button class="button link" on:click=move |_| colleagues.set(None)>{t!(i18n, chat.cancel)}</button>
+                </div>
+            }
+        })
+    };
+    let may_clear = scope_all;
+    let chat = view! {
+        <section class="desk-chat">
+            {move || match current.get() {
+                None => view! { <p class="muted" data-testid="desk-select">{t!(i18n, chat.select)}</p> }.into_any(),
+                Some(s) => {
+                    let pending = s.status == "pending";
+                    let mine = can_write.get();
+                    view! {
+                        <header class="chat-head">
+                            <h2 data-testid="chat-with">{s.user_account.clone()}</h2>
+                            <span class="muted" data-testid="chat-status">{s.status.clone()}</span>
+                            {s.cs_account.clone().map(|a| view! { <span class="muted" data-testid="chat-agent">" · "{a}</span> })}
+                            <button class="button link" data-testid="important" on:click=toggle_important>
+                                {if s.is_important { "★" } else { "☆" }}" "{t!(i18n, chat.important)}
+                            </button>
+                            {pending.then(|| view! {
+                                <button class="button primary" data-testid="accept" on:click=move |_| act("accept_session")>
+                                    {t!(i18n, chat.accept)}
+                                </button>
+                            })}
+                            {(mine && s.unread_count > 0).then(|| view! {
+                                <button class="button link" data-testid="mark-read" on:click=move |_| act("mark_session_read")>
+                                    {t!(i18n, chat.mark_read)}
+                                </button>
+                            })}
+                            {mine.then(|| view! {
+                                <button class="button" data-testid="transfer" on:click=open_transfer>
+                                    {t!(i18n, chat.transfer)}
+                                </button>
+                                <button class="button" data-testid="end" on:click=move |_| act("end_session")>
+                                    {t!(i18n, chat.end)}
+                                </button>
+                            })}
+                            {(mine || may_clear).then(|| view! {
+                                <button class="button link danger" data-testid="clear" on:click=clear>
+                                    {t!(i18n, chat.clear)}
+                                </button>
+                            })}
+                        </header>
                     }
-                }}
-                <Show when=move || selected.get().is_some()>
-                    <ThreadView items mine=SenderType::CustomerService live typing=Signal::from(typing)/>
-                    <Show when=move || !can_write.get()>
-                        <p class="muted" data-testid="read-only">{t!(i18n, chat.watching)}</p>
-                    </Show>
-                    <Composer on_send on_typing disabled=Signal::derive(move || !can_write.get())/>
+                    .into_any()
+                }
+            }}
+            {transfer_panel}
+            <Show when=move || selected.get().is_some()>
+                <ThreadView items mine=SenderType::CustomerService live typing=Signal::from(typing)
+                    on_older has_older=Signal::from(has_older)/>
+                <Show when=move || !can_write.get()>
+                    <p class="muted" data-testid="read-only">{t!(i18n, chat.watching)}</p>
                 </Show>
-            </section>
+                <Composer on_send on_typing disabled=Signal::derive(move || !can_write.get())/>
+            </Show>
+        </section>
     }
     .into_any();
+    let account = Signal::derive(move || current.with(|c| c.as_ref().map(|s| s.user_account.clone())));
     view! {
         {head}
         <div class="desk">
-            <aside class="desk-list">
-                {group(t_string!(i18n, chat.queue).to_string(), "queue", |s, _| s.status == "pending")}
-                {group(t_string!(i18n, chat.mine).to_string(), "mine", |s, me| s.status == "active" && s.cs_account.as_deref() == Some(me))}
-                {group(t_string!(i18n, chat.ended_list).to_string(), "others", |s, me| s.status == "ended" || (s.status == "active" && s.cs_account.as_deref() != Some(me)))}
-            </aside>
+            {list}
             {chat}
+            <Show when=move || selected.get().is_some()>
+                <PlayerPanel account/>
+            </Show>
         </div>
     }
     .into_any()
+}
+
+fn status_label(i18n: I18nContext<Locale>, s: &str) -> String {
+    match s {
+        "online" => t_string!(i18n, chat.status_online),
+        "busy" => t_string!(i18n, chat.status_busy),
+        "away" => t_string!(i18n, chat.status_away),
+        _ => t_string!(i18n, chat.status_offline),
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(id: &str, status: &str, unread: i64, important: bool) -> SessionSummary {
+        serde_json::from_value(serde_json::json!({
+            "session_id": id, "user_account": "p", "status": status, "cs_account": null,
+            "unread_count": unread, "is_important": important, "last_message": "",
+            "last_message_time": null, "created_at": "2026-11-24T10:00:00.000+08:00", "last_seq": 0
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn filters_and_the_title_count() {
+        let list = vec![
+            summary("a", "pending", 2, false),
+            summary("b", "active", 0, true),
+            summary("c", "ended", 1, false),
+        ];
+        let kept = |f: Filter| {
+            list.iter()
+                .filter(|s| f.keeps(s))
+                .map(|s| s.session_id.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kept(Filter::All), vec!["a", "b", "c"]);
+        assert_eq!(kept(Filter::Unread), vec!["a", "c"]);
+        assert_eq!(kept(Filter::Important), vec!["b"]);
+        assert_eq!(kept(Filter::Ended), vec!["c"]);
+        assert_eq!(unread_total(&list), 3);
+        assert_eq!(minutes_between(0.0, 59_999.0), 0);
+        assert_eq!(minutes_between(0.0, 180_000.0), 3);
+        assert_eq!(minutes_between(10.0, 0.0), 0);
+    }
 }

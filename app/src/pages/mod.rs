@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod desk;
+pub mod desk_player;
 pub mod errors;
 pub mod login;
 pub mod players;

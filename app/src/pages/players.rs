@@ -86,7 +86,7 @@ pub fn failure_text(i18n: I18nContext<Locale>, err: &ServerFnError) -> String {
     }
 }
 
-fn level_label(i18n: I18nContext<Locale>, level: i64) -> String {
+pub fn level_label(i18n: I18nContext<Locale>, level: i64) -> String {
     match level {
         0 => t_string!(i18n, players.level.l0),
         1 => t_string!(i18n, players.level.l1),
@@ -97,7 +97,7 @@ fn level_label(i18n: I18nContext<Locale>, level: i64) -> String {
     .to_string()
 }
 
-fn platform_label(i18n: I18nContext<Locale>, p: i64) -> String {
+pub fn platform_label(i18n: I18nContext<Locale>, p: i64) -> String {
     match p {
         1 => t_string!(i18n, players.platform.android),
         2 => t_string!(i18n, players.platform.ios),

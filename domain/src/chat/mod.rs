@@ -210,13 +210,21 @@ pub(crate) fn preview(text: &str) -> String {
 
 /// Page and limit of a history or list request (`page` ≥ 1, `limit` 1–100).
 fn paging(page: Option<i64>, limit: Option<i64>) -> Result<(i64, i64)> {
+    paging_upto(page, limit, 100)
+}
+
+/// The most sessions one `get_sessions` answers: the desk's left column
+/// holds a whole working day of chats in one list.
+pub const MAX_SESSIONS_PAGE: i64 = 500;
+
+fn paging_upto(page: Option<i64>, limit: Option<i64>, max: i64) -> Result<(i64, i64)> {
     let page = page.unwrap_or(1);
     let limit = limit.unwrap_or(20);
     if page < 1 {
         return Err(Error::invalid("page", "must be at least 1"));
     }
-    if !(1..=100).contains(&limit) {
-        return Err(Error::invalid("limit", "must be 1 to 100"));
+    if !(1..=max).contains(&limit) {
+        return Err(Error::invalid("limit", format!("must be 1 to {max}")));
     }
     Ok((page, limit))
 }
@@ -375,8 +383,12 @@ impl Kefu {
     /// `after_seq`, the messages after it, ascending, at most `limit`.
     pub async fn chat_history(&self, actor: &Actor, req: &HistoryRequest) -> Result<History> {
         let (page, limit) = paging(req.page, req.limit)?;
+        if req.after_seq.is_some() && req.before_seq.is_some() {
+            return Err(Error::invalid("before_seq", "cannot be given with after_seq"));
+        }
         let s = self.visible_session(actor, &req.session_id).await?;
-        self.read_history(&s, page, limit, req.after_seq).await
+        self.read_history(&s, page, limit, req.after_seq, req.before_seq)
+            .await
     }
 
     async fn read_history(
@@ -385,6 +397,7 @@ impl Kefu {
         page: i64,
         limit: i64,
         after_seq: Option<i64>,
+        before_seq: Option<i64>,
     ) -> Result<History> {
         let pool = self.store().pool();
         let (total,): (i64,) =
@@ -405,6 +418,18 @@ impl Kefu {
             .bind(limit)
             .fetch_all(pool)
             .await?
+        } else if let Some(before) = before_seq {
+            let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
+                "SELECT {MESSAGE_COLS} FROM chat_messages WHERE session_id = $1 AND seq < $2 \
+                 ORDER BY seq DESC LIMIT $3"
+            ))
+            .bind(&s.id)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.reverse();
+            rows
         } else {
             let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
                 "SELECT {MESSAGE_COLS} FROM chat_messages WHERE session_id = $1 \
@@ -427,30 +452,6 @@ impl Kefu {
         })
     }
 
-    /// The messages of a session before `before_seq` (older pages for the
-    /// desk's infinite scroll), ascending, at most `limit`.
-    pub async fn chat_history_before(
-        &self,
-        actor: &Actor,
-        session_id: &str,
-        before_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<ChatMessage>> {
-        let (_, limit) = paging(None, Some(limit))?;
-        let s = self.visible_session(actor, session_id).await?;
-        let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
-            "SELECT {MESSAGE_COLS} FROM chat_messages WHERE session_id = $1 AND seq < $2 \
-             ORDER BY seq DESC LIMIT $3"
-        ))
-        .bind(&s.id)
-        .bind(before_seq)
-        .bind(limit)
-        .fetch_all(self.store().pool())
-        .await?;
-        rows.reverse();
-        Ok(rows.into_iter().map(|m| self.message_to_wire(m)).collect())
-    }
-
     /// The staff member's sessions: every pending one and their own (or,
     /// for admins with `all`, every session); pending first, then the
     /// newest activity.
@@ -461,7 +462,7 @@ impl Kefu {
         limit: Option<i64>,
         all: bool,
     ) -> Result<SessionsPage> {
-        let (page, limit) = paging(page, limit)?;
+        let (page, limit) = paging_upto(page, limit, MAX_SESSIONS_PAGE)?;
         let (rows, total) = self
             .list_sessions(who, limit, (page - 1) * limit, all)
             .await?;
@@ -938,7 +939,7 @@ impl Kefu {
         self.notice(&s.id, format!("会话已由 {from} 转接给 {}", target.username))
             .await?;
         drop(guard);
-        let recent = self.read_history(&moved, 1, TRANSFER_CONTEXT, None).await?;
+        let recent = self.read_history(&moved, 1, TRANSFER_CONTEXT, None, None).await?;
         let done = Transferred {
             session_id: s.id.clone(),
             from_cs_account: from,
