@@ -724,7 +724,9 @@ impl Kefu {
         who.require(&[Role::Super, Role::Admin, Role::Agent])?;
         let row = self.player_row(account.trim()).await?;
         let player = self.player_to_wire(row);
-        let (recent, total) = self.recharges_of(&player.account, 1, DESK_RECHARGES).await?;
+        let (recent, total) = self
+            .recharges_of(&player.account, 1, DESK_RECHARGES)
+            .await?;
         Ok((player, recent, total))
     }
 

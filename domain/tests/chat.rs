@@ -579,7 +579,10 @@ async fn the_desk_shows_a_players_record_with_the_recharge_an_agent_made() {
     ));
     let (p, recent, total) = w.kefu.desk_player_record(&a, "liu.bei").await.unwrap();
     assert_eq!((p.account.as_str(), recent.len(), total), ("liu.bei", 0, 0));
-    for (i, amount) in [30.0, 60.0, 90.0, 120.0, 150.0, 180.0].into_iter().enumerate() {
+    for (i, amount) in [30.0, 60.0, 90.0, 120.0, 150.0, 180.0]
+        .into_iter()
+        .enumerate()
+    {
         w.kefu
             .cs_recharge(
                 &a,

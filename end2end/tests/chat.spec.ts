@@ -1,34 +1,5 @@
-import { test, expect, APIRequestContext, Browser } from "@playwright/test";
-import { hydrated, signIn } from "./helpers";
-
-const ADMIN_PASSWORD = process.env.KEFU_E2E_ADMIN_PASSWORD ?? "";
-const STAFF_PASSWORD = process.env.KEFU_E2E_AGENT_PASSWORD ?? "";
-const API_KEY = process.env.KEFU_E2E_API_KEY ?? "e2e-api-key";
-
-/** Creates a player and answers a chat token for them from the API-key endpoint. */
-async function playerToken(request: APIRequestContext, account: string) {
-  const login = await request.post("/api/admin/login", { data: { username: "admin", password: ADMIN_PASSWORD } });
-  expect(login.status()).toBe(200);
-  const admin = (await login.json()).access_token as string;
-  const created = await request.post("/api/admin/users", {
-    data: { account, server_name: "洛阳" },
-    headers: { Authorization: `Bearer ${admin}` },
-  });
-  expect(created.status(), await created.text()).toBe(200);
-  const t = await request.post("/api/chat/user_token", { data: { account }, headers: { "X-Api-Key": API_KEY } });
-  expect(t.status(), await t.text()).toBe(200);
-  return (await t.json()).data.access_token as string;
-}
-
-async function openDesk(browser: Browser, username: string) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await signIn(page, username, STAFF_PASSWORD);
-  await page.goto("/desk");
-  await hydrated(page);
-  await expect(page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
-  return { context, page };
-}
+import { test, expect } from "@playwright/test";
+import { hydrated, openDesk, playerToken, signIn, STAFF_PASSWORD } from "./helpers";
 
 test("a player's question reaches the queue, an agent accepts, and they talk both ways live", async ({ browser, request }) => {
   const account = `chat.${Date.now()}`;

@@ -1,4 +1,4 @@
-import { expect, Page } from "@playwright/test";
+import { APIRequestContext, Browser, BrowserContext, BrowserContextOptions, expect, Page } from "@playwright/test";
 
 /** Waits until the WASM bundle hydrated the page (App sets body[data-hydrated]). */
 export async function hydrated(page: Page) {
@@ -18,4 +18,60 @@ export async function fillSignIn(page: Page, username: string, password: string)
 export async function signIn(page: Page, username: string, password: string) {
   await fillSignIn(page, username, password);
   await expect(page).not.toHaveURL(/\/login$/);
+}
+
+export const ADMIN_PASSWORD = process.env.KEFU_E2E_ADMIN_PASSWORD ?? "";
+export const STAFF_PASSWORD = process.env.KEFU_E2E_AGENT_PASSWORD ?? "";
+export const API_KEY = process.env.KEFU_E2E_API_KEY ?? "e2e-api-key";
+
+/** Creates a player (as the super admin) and answers a chat token for them from the API-key endpoint. */
+export async function playerToken(request: APIRequestContext, account: string, base = "") {
+  const login = await request.post(`${base}/api/admin/login`, { data: { username: "admin", password: ADMIN_PASSWORD } });
+  expect(login.status()).toBe(200);
+  const admin = (await login.json()).access_token as string;
+  const created = await request.post(`${base}/api/admin/users`, {
+    data: { account, server_name: "洛阳" },
+    headers: { Authorization: `Bearer ${admin}` },
+  });
+  expect(created.status(), await created.text()).toBe(200);
+  const t = await request.post(`${base}/api/chat/user_token`, { data: { account }, headers: { "X-Api-Key": API_KEY } });
+  expect(t.status(), await t.text()).toBe(200);
+  return (await t.json()).data.access_token as string;
+}
+
+export interface Side {
+  context: BrowserContext;
+  page: Page;
+}
+
+/** A staff member's desk in a browser context of its own, connected. */
+export async function openDesk(browser: Browser, username: string, options: BrowserContextOptions = {}): Promise<Side> {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  await signIn(page, username, STAFF_PASSWORD);
+  await page.goto("/desk");
+  await hydrated(page);
+  await expect(page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  return { context, page };
+}
+
+/** The player widget in a browser context of its own, connected. */
+export async function openWidget(browser: Browser, token: string, options: BrowserContextOptions = {}): Promise<Side> {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  await page.goto(`/widget?token=${token}`);
+  await hydrated(page);
+  await expect(page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  return { context, page };
+}
+
+/** Types a message and sends it with Enter. */
+export async function say(page: Page, text: string) {
+  await page.getByTestId("composer").fill(text);
+  await page.getByTestId("composer").press("Enter");
+}
+
+/** A chat row of `account` in one of the desk's groups (queue, mine, others). */
+export function chatRow(page: Page, group: "queue" | "mine" | "others", account: string) {
+  return page.getByTestId(group).getByTestId("session-item").filter({ hasText: account });
 }

@@ -68,7 +68,14 @@ pub async fn player_chat_token(account: String) -> Result<String, ServerFnError>
 #[server(prefix = "/sfn", endpoint = "desk_player", input = Json)]
 pub async fn desk_player(
     account: String,
-) -> Result<(protocol::players::Player, Vec<protocol::players::Recharge>, i64), ServerFnError> {
+) -> Result<
+    (
+        protocol::players::Player,
+        Vec<protocol::players::Recharge>,
+        i64,
+    ),
+    ServerFnError,
+> {
     let (k, who) = (kefu()?, principal().await?);
     k.desk_player_record(&who, &account).await.map_err(e)
 }
@@ -79,5 +86,8 @@ pub async fn desk_recharge(
     request: protocol::chat::CsRechargeRequest,
 ) -> Result<String, ServerFnError> {
     let (k, who) = (kefu()?, principal().await?);
-    Ok(k.cs_recharge(&who, &request).await.map_err(e)?.new_expire_date)
+    Ok(k.cs_recharge(&who, &request)
+        .await
+        .map_err(e)?
+        .new_expire_date)
 }

@@ -442,8 +442,9 @@ impl ChatHandle {
                     let seq = v["data"]["seq"].as_i64().unwrap_or(0);
                     h.with(|i| i.machine.borrow_mut().on_ack(&m.client_msg_id, seq))
                 }
+                Err(0) => h.with(|i| i.machine.borrow_mut().on_unreachable(&m.client_msg_id)),
                 Err(status) => {
-                    let retry = status == 0 || status == 429 || status >= 500;
+                    let retry = status == 429 || status >= 500;
                     h.with(|i| {
                         i.machine
                             .borrow_mut()

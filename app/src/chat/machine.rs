@@ -213,7 +213,9 @@ impl Client {
         }
         self.attempt += 1;
         let mut actions = Vec::new();
-        if self.attempt >= FALLBACK_AFTER && !self.fallback {
+        if self.attempt >= FALLBACK_AFTER {
+            // Each failed try is also a chance for the waiting messages to
+            // go over HTTP: the reconnect backoff spaces those out too.
             self.fallback = true;
             actions.extend(self.flush());
         }
@@ -361,6 +363,20 @@ impl Client {
             actions.extend(self.flush());
         }
         actions
+    }
+
+    /// An HTTP send could not reach the server at all (no answer). That is
+    /// not a try the server saw: the message waits, pending, for the socket
+    /// to come back or the next fallback attempt; it never turns "failed"
+    /// only because the network is down.
+    pub fn on_unreachable(&mut self, client_msg_id: &str) -> Vec<Action> {
+        for m in &mut self.outbox {
+            if m.client_msg_id == client_msg_id && m.state == MsgState::Sending {
+                m.state = MsgState::Pending;
+                m.tries = m.tries.saturating_sub(1);
+            }
+        }
+        vec![Action::Persist]
     }
 
     /// The user pressed retry on a failed message.
@@ -520,6 +536,32 @@ mod tests {
         assert_eq!(c.outbox[0].state, MsgState::Sent);
         assert_eq!(c.outbox[0].seq, Some(7));
         assert!(c.unsent().is_empty());
+    }
+
+    #[test]
+    fn an_unreachable_server_never_fails_a_message() {
+        let mut c = connected();
+        c.on_close(1006, 0.5);
+        c.send("s", "one", "a".into(), 0.0);
+        assert_eq!(c.outbox[0].state, MsgState::Pending);
+        // The second failed try switches to HTTP, which cannot reach the server either.
+        for round in 0..6 {
+            let a = c.on_close(1006, 0.5);
+            assert!(
+                a.iter()
+                    .any(|x| matches!(x, Action::HttpSend(m) if m.client_msg_id == "a")),
+                "round {round}: {a:?}"
+            );
+            assert_eq!(c.on_unreachable("a"), vec![Action::Persist]);
+            assert_eq!(c.outbox[0].state, MsgState::Pending);
+            assert_eq!(c.outbox[0].tries, 0);
+        }
+        // The socket comes back: it goes out there.
+        c.start();
+        let a = c.on_open();
+        assert!(a
+            .iter()
+            .any(|x| matches!(x, Action::Send(f) if f.contains("\"a\""))));
     }
 
     #[test]

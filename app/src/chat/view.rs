@@ -107,7 +107,7 @@ pub fn ThreadView(
     #[prop(optional)] typing: Option<Signal<bool>>,
     #[prop(optional)] on_older: Option<Callback<()>>,
     #[prop(optional, into)] has_older: Signal<bool>,
-) -> impl IntoView {
+) -> AnyView {
     let i18n = use_i18n();
     let list = NodeRef::<leptos::html::Ol>::new();
     // (oldest stored seq, scroll height) after the last layout.
@@ -232,6 +232,7 @@ pub fn ThreadView(
             </Show>
         })}
     }
+    .into_any()
 }
 
 /// The message box: Enter sends, Shift+Enter adds a line.
@@ -240,7 +241,7 @@ pub fn Composer(
     on_send: Callback<String>,
     #[prop(optional)] on_typing: Option<Callback<()>>,
     #[prop(into)] disabled: Signal<bool>,
-) -> impl IntoView {
+) -> AnyView {
     let i18n = use_i18n();
     let text = RwSignal::new(String::new());
     let submit = move || {
@@ -276,6 +277,7 @@ pub fn Composer(
             </button>
         </form>
     }
+    .into_any()
 }
 
 #[cfg(test)]

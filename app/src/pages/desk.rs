@@ -63,9 +63,14 @@ impl Filter {
     }
 }
 
-/// The unread messages the tab title counts: every listed chat's.
-pub fn unread_total(sessions: &[SessionSummary]) -> i64 {
-    sessions.iter().map(|s| s.unread_count.max(0)).sum()
+/// The unread messages the tab title counts: those of the chats `me`
+/// holds (the queue has its own list and its own alert).
+pub fn unread_total(sessions: &[SessionSummary], me: &str) -> i64 {
+    sessions
+        .iter()
+        .filter(|s| s.status == "active" && s.cs_account.as_deref() == Some(me))
+        .map(|s| s.unread_count.max(0))
+        .sum()
 }
 
 /// Whole minutes between two instants (ms), never negative.
@@ -96,6 +101,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let alerts = RwSignal::new(0u32);
     let chimes = RwSignal::new(0u32);
     let now = RwSignal::new(0.0f64);
+    let notice = RwSignal::new(None::<String>);
     let needs_read = RwSignal::new(false);
     let needs_refresh = RwSignal::new(false);
     let me_name = me.username.clone();
@@ -173,8 +179,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                 }),
                 ServerFrame::ChatHistoryResponse(h) if is_open(&h.session_id) => {
                     let oldest = thread.with_untracked(|t| t.keys().next().copied());
-                    let older_page = loading_older.get_untracked()
-                        && h.messages.last().map(|m| m.seq) < oldest;
+                    let older_page =
+                        loading_older.get_untracked() && h.messages.last().map(|m| m.seq) < oldest;
                     if older_page {
                         loading_older.set(false);
                         has_older.set(h.messages.len() as i64 == PAGE);
@@ -205,6 +211,11 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     auto_accept.set(s.auto_accept);
                 }
                 ServerFrame::AutoAcceptUpdated(a) => auto_accept.set(a.enabled),
+                // A refused action (a message's failure shows on the message).
+                ServerFrame::Error(e) if e.request_type.as_deref() != Some("message") => {
+                    notice.set(Some(error_text(i18n, &e.error_code, &e.error_message)));
+                    needs_refresh.set(true);
+                }
                 ServerFrame::OnlineStaffResponse(list) => colleagues.set(Some(
                     list.staff
                         .into_iter()
@@ -292,6 +303,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             }
         }
     });
+    // A chat that becomes ours while open (accepted, transferred to us)
+    // has been read.
+    Effect::new(move |was: Option<bool>| {
+        let now_mine = can_write.get();
+        if now_mine && was == Some(false) {
+            if let Some(id) = selected.get_untracked() {
+                mark_read(&id);
+            }
+        }
+        now_mine
+    });
     let open_chat = Callback::new(move |id: String| {
         selected.set(Some(id.clone()));
         thread.set(BTreeMap::new());
@@ -299,6 +321,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         loading_older.set(false);
         typing.set(false);
         colleagues.set(None);
+        notice.set(None);
         live.send_frame(frame(
             "get_chat_history",
             serde_json::json!({"session_id": id, "limit": PAGE}),
@@ -351,7 +374,9 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     };
 
     // ---- the chat list ----
-    let group = |title: String, testid: &'static str, keep: Box<dyn Fn(&SessionSummary) -> bool + Send + Sync>| {
+    let group = |title: String,
+                 testid: &'static str,
+                 keep: Box<dyn Fn(&SessionSummary) -> bool + Send + Sync>| {
         let rows = move || {
             let f = filter.get();
             sessions.with(|l| {
@@ -453,12 +478,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     // ---- the header ----
     let title = section_label(i18n, Section::Desk);
     let tab_title = {
-        let title = title.clone();
+        let (title, me_name) = (title.clone(), me_name.clone());
         move || {
-            let n = sessions.with(|l| unread_total(l));
+            let n = sessions.with(|l| unread_total(l, &me_name));
             if n > 0 {
-                t_string!(i18n, chat.unread_title, n = n.to_string(), title = title.clone())
-                    .to_string()
+                t_string!(
+                    i18n,
+                    chat.unread_title,
+                    n = n.to_string(),
+                    title = title.clone()
+                )
+                .to_string()
             } else {
                 title.clone()
             }
@@ -636,6 +666,12 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     .into_any()
                 }
             }}
+            {move || notice.get().map(|text| view! {
+                <p class="form-error" role="alert" data-testid="desk-error">
+                    {text}" "
+                    <button class="button link" on:click=move |_| notice.set(None)>"×"</button>
+                </p>
+            })}
             {transfer_panel}
             <Show when=move || selected.get().is_some()>
                 <ThreadView items mine=SenderType::CustomerService live typing=Signal::from(typing)
@@ -648,7 +684,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         </section>
     }
     .into_any();
-    let account = Signal::derive(move || current.with(|c| c.as_ref().map(|s| s.user_account.clone())));
+    let account =
+        Signal::derive(move || current.with(|c| c.as_ref().map(|s| s.user_account.clone())));
     view! {
         {head}
         <div class="desk">
@@ -660,6 +697,21 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         </div>
     }
     .into_any()
+}
+
+/// An error frame as a sentence in the agent's language (the server's own
+/// text, in English, follows in brackets for the detail).
+fn error_text(i18n: I18nContext<Locale>, code: &str, detail: &str) -> String {
+    use protocol::chat::codes;
+    let head = match code {
+        codes::CONFLICT => t_string!(i18n, fail.conflict),
+        codes::PERMISSION_DENIED => t_string!(i18n, fail.forbidden),
+        codes::SESSION_NOT_FOUND => t_string!(i18n, fail.not_found),
+        codes::AUTH_FAILED => t_string!(i18n, fail.unauthenticated),
+        codes::SERVER_ERROR => t_string!(i18n, fail.internal),
+        _ => return detail.to_owned(),
+    };
+    format!("{head} ({detail})")
 }
 
 fn status_label(i18n: I18nContext<Locale>, s: &str) -> String {
@@ -687,22 +739,27 @@ mod tests {
 
     #[test]
     fn filters_and_the_title_count() {
-        let list = vec![
+        let mut list = vec![
             summary("a", "pending", 2, false),
             summary("b", "active", 0, true),
             summary("c", "ended", 1, false),
+            summary("d", "active", 4, false),
+            summary("e", "active", 5, false),
         ];
+        list[3].cs_account = Some("me".into());
+        list[4].cs_account = Some("other".into());
         let kept = |f: Filter| {
             list.iter()
                 .filter(|s| f.keeps(s))
                 .map(|s| s.session_id.as_str())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(kept(Filter::All), vec!["a", "b", "c"]);
-        assert_eq!(kept(Filter::Unread), vec!["a", "c"]);
+        assert_eq!(kept(Filter::All), vec!["a", "b", "c", "d", "e"]);
+        assert_eq!(kept(Filter::Unread), vec!["a", "c", "d", "e"]);
         assert_eq!(kept(Filter::Important), vec!["b"]);
         assert_eq!(kept(Filter::Ended), vec!["c"]);
-        assert_eq!(unread_total(&list), 3);
+        // Only the chats "me" holds count in the tab title.
+        assert_eq!(unread_total(&list, "me"), 4);
         assert_eq!(minutes_between(0.0, 59_999.0), 0);
         assert_eq!(minutes_between(0.0, 180_000.0), 3);
         assert_eq!(minutes_between(10.0, 0.0), 0);

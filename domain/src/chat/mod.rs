@@ -384,7 +384,10 @@ impl Kefu {
     pub async fn chat_history(&self, actor: &Actor, req: &HistoryRequest) -> Result<History> {
         let (page, limit) = paging(req.page, req.limit)?;
         if req.after_seq.is_some() && req.before_seq.is_some() {
-            return Err(Error::invalid("before_seq", "cannot be given with after_seq"));
+            return Err(Error::invalid(
+                "before_seq",
+                "cannot be given with after_seq",
+            ));
         }
         let s = self.visible_session(actor, &req.session_id).await?;
         self.read_history(&s, page, limit, req.after_seq, req.before_seq)
@@ -939,7 +942,9 @@ impl Kefu {
         self.notice(&s.id, format!("会话已由 {from} 转接给 {}", target.username))
             .await?;
         drop(guard);
-        let recent = self.read_history(&moved, 1, TRANSFER_CONTEXT, None, None).await?;
+        let recent = self
+            .read_history(&moved, 1, TRANSFER_CONTEXT, None, None)
+            .await?;
         let done = Transferred {
             session_id: s.id.clone(),
             from_cs_account: from,

@@ -1,0 +1,369 @@
+import { test, expect, APIRequestContext, Browser } from "@playwright/test";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import {
+  ADMIN_PASSWORD,
+  API_KEY,
+  STAFF_PASSWORD,
+  chatRow,
+  hydrated,
+  openDesk,
+  openWidget,
+  playerToken,
+  say,
+  Side,
+} from "./helpers";
+
+/** A new agent account (as the super admin), with the e2e staff password. */
+async function newAgent(request: APIRequestContext, prefix: string, base = "") {
+  const login = await request.post(`${base}/api/admin/login`, { data: { username: "admin", password: ADMIN_PASSWORD } });
+  const admin = (await login.json()).access_token as string;
+  const username = `${prefix}${Date.now() % 1_000_000_000}`;
+  const made = await request.post(`${base}/api/admin/admins`, {
+    data: { username, password: STAFF_PASSWORD, user_type: "customer_service" },
+    headers: { Authorization: `Bearer ${admin}` },
+  });
+  expect(made.status(), await made.text()).toBe(200);
+  return username;
+}
+
+/** A player asks, `agent` takes the chat from the queue: both sides ready to talk. */
+async function acceptedChat(browser: Browser, request: APIRequestContext, agent: Side, account: string, first: string) {
+  const token = await playerToken(request, account);
+  const player = await openWidget(browser, token);
+  await say(player.page, first);
+  await chatRow(agent.page, "queue", account).click();
+  await agent.page.getByTestId("accept").click();
+  await expect(chatRow(agent.page, "mine", account)).toBeVisible();
+  await expect(agent.page.getByTestId("composer")).toBeEnabled();
+  return { player, token };
+}
+
+test("two agents race for a chat, one gets it, and hands it over with its history", async ({ browser, request }) => {
+  const account = `race.${Date.now()}`;
+  const token = await playerToken(request, account);
+  const [an, bn] = [await newAgent(request, "ra"), await newAgent(request, "rb")];
+  const a = await openDesk(browser, an);
+  const b = await openDesk(browser, bn);
+  const player = await openWidget(browser, token);
+  await say(player.page, "我的月卡没有到账");
+
+  // Both see the question in their queue, with how long it has waited, and open it.
+  for (const d of [a, b]) {
+    await expect(chatRow(d.page, "queue", account).getByTestId("waited")).toHaveText(/已等待 \d+ 分钟/);
+    await chatRow(d.page, "queue", account).click();
+    await expect(d.page.getByTestId("thread").getByText("我的月卡没有到账")).toBeVisible();
+  }
+  // Both press accept at the same moment: exactly one wins.
+  await Promise.all([a, b].map((d) => d.page.getByTestId("accept").evaluate((el: HTMLElement) => el.click())));
+  await expect
+    .poll(async () => (await chatRow(a.page, "mine", account).count()) + (await chatRow(b.page, "mine", account).count()))
+    .toBe(1);
+  const aWon = (await chatRow(a.page, "mine", account).count()) === 1;
+  const [winner, loser] = aWon ? [a, b] : [b, a];
+  // The loser's desk no longer offers the chat (the server refused or it left the queue).
+  await expect(chatRow(loser.page, "queue", account)).toHaveCount(0);
+  await expect(chatRow(loser.page, "mine", account)).toHaveCount(0);
+  await expect(loser.page.getByTestId("accept")).toHaveCount(0);
+
+  await say(winner.page, "您好，我帮您查一下");
+  await expect(player.page.getByTestId("thread").getByText("您好，我帮您查一下")).toBeVisible();
+
+  // Transfer: the colleague is listed with status and load; the chat moves with its history.
+  await winner.page.getByTestId("transfer").click();
+  const target = winner.page.locator(`[data-testid="transfer-to"][data-account="${aWon ? bn : an}"]`);
+  await expect(target).toHaveCount(1);
+  await expect(winner.page.getByTestId("transfer-panel")).toContainText("在线");
+  await expect(winner.page.getByTestId("transfer-panel")).toContainText("0/");
+  await target.click();
+  await expect(chatRow(winner.page, "mine", account)).toHaveCount(0);
+  await expect(chatRow(loser.page, "mine", account)).toBeVisible();
+  await chatRow(loser.page, "mine", account).click();
+  const thread = loser.page.getByTestId("thread");
+  await expect(thread.getByText("我的月卡没有到账")).toBeVisible();
+  await expect(thread.getByText("您好，我帮您查一下")).toBeVisible();
+  await expect(thread.getByText(/会话已由 .* 转接给 /)).toBeVisible();
+  await say(loser.page, "我来继续处理");
+  await expect(player.page.getByTestId("thread").getByText("我来继续处理")).toBeVisible();
+  for (const s of [a, b, player]) await s.context.close();
+});
+
+test("messages written offline arrive once each, in order, when the agent is back", async ({ browser, request }) => {
+  const agent = await openDesk(browser, await newAgent(request, "off"));
+  const account = `offline.${Date.now()}`;
+  const { player } = await acceptedChat(browser, request, agent, account, "在吗");
+
+  await agent.context.setOffline(true);
+  await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "offline");
+  for (const text of ["离线一", "离线二", "离线三"]) await say(agent.page, text);
+  const mine = agent.page.getByTestId("thread").getByTestId("msg").filter({ hasText: /离线[一二三]/ });
+  await expect(mine).toHaveCount(3);
+  await expect(mine.nth(2)).toHaveAttribute("data-state", "pending");
+  await player.page.waitForTimeout(500);
+  await expect(player.page.getByTestId("thread").getByText(/离线/)).toHaveCount(0);
+
+  await agent.context.setOffline(false);
+  await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  const got = player.page.getByTestId("thread").getByTestId("msg").filter({ hasText: /离线[一二三]/ });
+  await expect(got).toHaveText([/离线一/, /离线二/, /离线三/]);
+  await expect(mine).toHaveText([/离线一/, /离线二/, /离线三/]);
+  // Still exactly three after things settle (no resend duplicated one).
+  await player.page.waitForTimeout(1000);
+  await expect(got).toHaveCount(3);
+  for (const s of [agent, player]) await s.context.close();
+});
+
+test("a message left unsent in the outbox is sent after a reload", async ({ browser, request }) => {
+  const username = await newAgent(request, "rl");
+  const agent = await openDesk(browser, username);
+  const account = `reload.${Date.now()}`;
+  const { player } = await acceptedChat(browser, request, agent, account, "你好");
+
+  // From now on the socket still works, but the server never receives our messages.
+  let hold = true;
+  await agent.page.routeWebSocket(/\/api\/ws\/chat/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      if (hold && String(m).includes('"type":"message"')) return;
+      server.send(m);
+    });
+  });
+  await agent.page.reload();
+  await hydrated(agent.page);
+  await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  await chatRow(agent.page, "mine", account).click();
+  await expect(agent.page.getByTestId("composer")).toBeEnabled();
+  await say(agent.page, "重载后送达");
+  await expect(agent.page.getByTestId("msg").filter({ hasText: "重载后送达" })).toHaveAttribute("data-state", "sending");
+  const saved = await agent.page.evaluate((k) => localStorage.getItem(k), `kefu.outbox.staff.${username}`);
+  expect(saved).toContain("重载后送达");
+
+  hold = false;
+  await agent.page.reload();
+  await hydrated(agent.page);
+  await expect(player.page.getByTestId("thread").getByText("重载后送达")).toHaveCount(1);
+  await chatRow(agent.page, "mine", account).click();
+  await expect(agent.page.getByTestId("thread").getByText("重载后送达")).toHaveCount(1);
+  await expect
+    .poll(() => agent.page.evaluate((k) => localStorage.getItem(k) ?? "[]", `kefu.outbox.staff.${username}`))
+    .not.toContain("重载后送达");
+  await player.page.waitForTimeout(1000);
+  await expect(player.page.getByTestId("thread").getByText("重载后送达")).toHaveCount(1);
+  for (const s of [agent, player]) await s.context.close();
+});
+
+test("unread badges, the tab title count, sound and desktop notifications", async ({ browser, request }) => {
+  const agent = await openDesk(browser, await newAgent(request, "ur"));
+  // Record desktop notifications instead of showing them.
+  await agent.context.addInitScript(() => {
+    const w = window as unknown as { __notes: string[]; Notification: unknown };
+    w.__notes = [];
+    w.Notification = class {
+      static permission = "granted";
+      static requestPermission() {
+        return Promise.resolve("granted");
+      }
+      constructor(title: string, options?: { body?: string }) {
+        w.__notes.push(`${title}|${options?.body ?? ""}`);
+      }
+    };
+  });
+  await agent.page.reload();
+  await hydrated(agent.page);
+  await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  await expect(agent.page.getByTestId("notify-state")).toBeVisible();
+
+  const stamp = Date.now();
+  const one = await acceptedChat(browser, request, agent, `unread1.${stamp}`, "第一位玩家");
+  const two = await acceptedChat(browser, request, agent, `unread2.${stamp}`, "第二位玩家");
+  // The agent looks at the second chat; the first one's player writes twice.
+  await expect(agent.page).not.toHaveTitle(/^\(/);
+  const head = agent.page.locator(".desk-head");
+  const chimes0 = Number(await head.getAttribute("data-chimes"));
+  await say(one.player.page, "还有一个问题");
+  await say(one.player.page, "麻烦看一下");
+  const badge = chatRow(agent.page, "mine", `unread1.${stamp}`).getByTestId("unread");
+  await expect(badge).toHaveText("2");
+  await expect(agent.page).toHaveTitle(/^\(2\) 客服工作台/);
+  await expect(head).toHaveAttribute("data-chimes", String(chimes0 + 2));
+  const notes = await agent.page.evaluate(() => (window as unknown as { __notes: string[] }).__notes);
+  expect(notes).toContain(`unread1.${stamp} 发来新消息|麻烦看一下`);
+
+  // Sound off: the badge and title still count, no tone.
+  await agent.page.getByTestId("sound").uncheck();
+  await say(one.player.page, "第三条");
+  await expect(badge).toHaveText("3");
+  await expect(agent.page).toHaveTitle(/^\(3\) /);
+  await expect(head).toHaveAttribute("data-chimes", String(chimes0 + 2));
+  // Messages in the open chat raise nothing.
+  await say(two.player.page, "我在看的会话");
+  await expect(agent.page.getByTestId("thread").getByText("我在看的会话")).toBeVisible();
+  await expect(chatRow(agent.page, "mine", `unread2.${stamp}`).getByTestId("unread")).toHaveCount(0);
+  await expect(agent.page).toHaveTitle(/^\(3\) /);
+
+  // The unread filter lists only the chat with unread messages; opening it clears all counts.
+  await agent.page.getByTestId("filter-unread").click();
+  await expect(agent.page.getByTestId("mine").getByTestId("session-item")).toHaveCount(1);
+  await agent.page.getByTestId("filter-all").click();
+  await chatRow(agent.page, "mine", `unread1.${stamp}`).click();
+  await expect(badge).toHaveCount(0);
+  await expect(agent.page).not.toHaveTitle(/^\(/);
+  // Mark important, then the important filter finds it; the choice of sound survives a reload.
+  await agent.page.getByTestId("important").click();
+  await expect(chatRow(agent.page, "mine", `unread1.${stamp}`)).toHaveAttribute("data-important", "true");
+  await agent.page.getByTestId("filter-important").click();
+  await expect(agent.page.getByTestId("mine").getByTestId("session-item")).toHaveCount(1);
+  await agent.page.reload();
+  await hydrated(agent.page);
+  await expect(agent.page.getByTestId("sound")).not.toBeChecked();
+  for (const s of [agent, one.player, two.player]) await s.context.close();
+});
+
+test("the player's record shows a recharge made from the desk", async ({ browser, request }) => {
+  const agent = await openDesk(browser, await newAgent(request, "pr"));
+  const account = `record.${Date.now()}`;
+  const { player } = await acceptedChat(browser, request, agent, account, "我想续费");
+  const panel = agent.page.getByTestId("player-panel");
+  await expect(panel.getByTestId("pp-account")).toHaveText(account);
+  await expect(panel.getByTestId("pp-paid")).toHaveText("¥0.00");
+  await expect(panel.getByTestId("pp-expire")).toHaveText("未开通");
+
+  // A bad amount names the field and changes nothing.
+  await panel.getByTestId("pp-amount").fill("三十");
+  await panel.getByTestId("pp-recharge-submit").click();
+  await expect(panel.getByTestId("pp-message")).toHaveText(/金额（元）: 请输入数字/);
+  await panel.getByTestId("pp-amount").fill("-5");
+  await panel.getByTestId("pp-recharge-submit").click();
+  await expect(panel.getByTestId("pp-message")).toHaveText(/金额（元）/);
+  await expect(panel.getByTestId("pp-paid")).toHaveText("¥0.00");
+
+  await panel.getByTestId("pp-amount").fill("30");
+  await panel.getByTestId("pp-days").fill("31");
+  await panel.getByTestId("pp-remark").fill("聊天中续费");
+  await panel.getByTestId("pp-recharge-submit").click();
+  await expect(panel.getByTestId("pp-message")).toHaveText(/续费成功，会员到期 \d{4}-\d{2}-\d{2}/);
+  await expect(panel.getByTestId("pp-paid")).toHaveText("¥30.00");
+  await expect(panel.getByTestId("pp-expire")).not.toHaveText("未开通");
+  await expect(panel.getByTestId("pp-recharge")).toHaveCount(1);
+  await expect(panel.getByTestId("pp-recharge")).toContainText("¥30.00 · 31 天");
+  for (const s of [agent, player]) await s.context.close();
+});
+
+test("a long chat opens on its newest page and loads older pages while scrolling up", async ({ browser, request }) => {
+  const agent = await openDesk(browser, await newAgent(request, "lg"));
+  const account = `long.${Date.now()}`;
+  const { player, token } = await acceptedChat(browser, request, agent, account, "第0条");
+  const created = await request.post("/api/chat/create_session", {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { user_account: account },
+  });
+  expect(created.status(), await created.text()).toBe(200);
+  const id = (await created.json()).data.session_id as string;
+  for (let i = 1; i <= 119; i++) {
+    const r = await request.post("/api/chat/send_message", {
+      headers: { Authorization: `Bearer ${token}` },
+      data: { session_id: id, content: `第${i}条`, client_msg_id: `long-${i}` },
+    });
+    expect(r.status()).toBe(200);
+  }
+  // Reopen the chat: the newest page only (50 of 121, with the accept notice).
+  await agent.page.reload();
+  await hydrated(agent.page);
+  await chatRow(agent.page, "mine", account).click();
+  const msgs = agent.page.getByTestId("thread").getByTestId("msg");
+  await expect(msgs.last()).toHaveText(/第119条/);
+  await expect(msgs).toHaveCount(50);
+  await expect(agent.page.getByTestId("thread").getByTestId("day-sep")).toHaveCount(1);
+  // Scrolling to the top brings the next pages, keeping the reader's place.
+  await agent.page.getByTestId("thread").evaluate((el) => (el.scrollTop = 0));
+  await expect(msgs).toHaveCount(100);
+  await agent.page.getByTestId("thread").evaluate((el) => (el.scrollTop = 0));
+  await expect(msgs).toHaveCount(121);
+  await expect(agent.page.getByTestId("all-loaded")).toBeVisible();
+  await expect(msgs.first()).toHaveText(/第0条/);
+  await expect(agent.page.getByTestId("thread").getByText("第60条")).toHaveCount(1);
+  for (const s of [agent, player]) await s.context.close();
+});
+
+// ---- a server of the test's own, to restart under the desk ----
+
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => done(port));
+    });
+  });
+}
+
+const BIN = process.env.KEFU_BIN ?? "../target/release/kefu";
+
+function serve(dir: string, port: number): ChildProcess {
+  return spawn(BIN, ["serve"], {
+    cwd: resolve(process.cwd(), ".."),
+    env: {
+      ...process.env,
+      KEFU_BIND: `127.0.0.1:${port}`,
+      KEFU_DATA_DIR: dir,
+      KEFU_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      KEFU_API_KEY: API_KEY,
+      KEFU_LOG: "warn",
+    },
+    stdio: "ignore",
+  });
+}
+
+async function ready(request: APIRequestContext, base: string) {
+  await expect
+    .poll(async () => (await request.get(`${base}/login`).catch(() => null))?.status() ?? 0, { timeout: 20_000 })
+    .toBe(200);
+}
+
+test("the desk reconnects by itself across a server restart and nothing is lost", async ({ browser, request }) => {
+  test.setTimeout(90_000);
+  const dir = mkdtempSync(join(tmpdir(), "kefu-restart-"));
+  execFileSync(BIN, ["create-admin", "--username", "agent.restart", "--password", STAFF_PASSWORD, "--role", "agent"], {
+    env: { ...process.env, KEFU_DATA_DIR: dir },
+  });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let server = serve(dir, port);
+  try {
+    await ready(request, base);
+    const token = await playerToken(request, "restart.player", base);
+    const agent = await openDesk(browser, "agent.restart", { baseURL: base });
+    const player = await openWidget(browser, token, { baseURL: base });
+    await say(player.page, "重启前");
+    await chatRow(agent.page, "queue", "restart.player").click();
+    await agent.page.getByTestId("accept").click();
+    await expect(agent.page.getByTestId("composer")).toBeEnabled();
+    await say(agent.page, "收到");
+    await expect(player.page.getByTestId("thread").getByText("收到")).toBeVisible();
+
+    // The server dies without warning.
+    const gone = new Promise((done) => server.once("exit", done));
+    server.kill("SIGKILL");
+    await gone;
+    await expect(agent.page.getByTestId("conn")).not.toHaveAttribute("data-state", "connected");
+    await say(agent.page, "重启期间客服说");
+    await say(player.page, "重启期间玩家说");
+
+    server = serve(dir, port);
+    await ready(request, base);
+    await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "connected", { timeout: 40_000 });
+    await expect(player.page.getByTestId("conn")).toHaveAttribute("data-state", "connected", { timeout: 40_000 });
+    // Each side gets the other's message, once, and its own is stored.
+    await expect(player.page.getByTestId("thread").getByText("重启期间客服说")).toHaveCount(1, { timeout: 20_000 });
+    await expect(agent.page.getByTestId("thread").getByText("重启期间玩家说")).toHaveCount(1, { timeout: 20_000 });
+    await expect(agent.page.getByTestId("msg").filter({ hasText: "重启期间客服说" })).toHaveAttribute("data-state", /sent|stored/);
+    const all = agent.page.getByTestId("thread").getByTestId("msg");
+    await expect(all.filter({ hasText: /重启前|收到|重启期间/ })).toHaveCount(4);
+    for (const s of [agent, player]) await s.context.close();
+  } finally {
+    server.kill("SIGKILL");
+  }
+});
