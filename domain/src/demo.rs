@@ -79,7 +79,7 @@ pub async fn fill(store: &Store, players: usize) -> Result<DemoSummary> {
     let now = now_ms();
     let mut recharges = 0;
     let mut accounts = Vec::with_capacity(players);
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     for i in 0..players {
         let surname = SURNAMES[rng.gen_range(0..SURNAMES.len())];
         let account = format!("{surname}{:05}", i + 1);
@@ -204,7 +204,7 @@ async fn fill_chats(
     }
     let mut chats = 0;
     let mut total = 0;
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     for account in accounts.iter().step_by(20) {
         let roll = rng.gen_range(0..100);
         let status = match roll {

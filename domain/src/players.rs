@@ -473,7 +473,7 @@ impl Kefu {
             },
             input,
         )?;
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.store().begin_write().await?;
         let inserted = bind_row(
             sqlx::query(&format!(
                 "INSERT INTO players ({COLUMNS}) VALUES \
@@ -516,7 +516,7 @@ impl Kefu {
         let before = self.player_row(account).await?;
         let after = self.apply(before.clone(), input)?;
         let changed = changed_fields(&before, &after);
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.store().begin_write().await?;
         let done = bind_row(
             sqlx::query(
                 "UPDATE players SET real_account = $2, main_account = $3, contact = $4, \
@@ -539,7 +539,7 @@ impl Kefu {
 
     pub async fn delete_player(&self, who: &Principal, account: &str) -> Result<()> {
         who.require(WRITE)?;
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.store().begin_write().await?;
         let done = sqlx::query("DELETE FROM players WHERE account = $1")
             .bind(account)
             .execute(&mut *tx)
@@ -571,7 +571,7 @@ impl Kefu {
         for a in accounts {
             q = q.bind(a.as_str());
         }
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.store().begin_write().await?;
         let deleted = q.execute(&mut *tx).await?.rows_affected();
         audit::record(
             &mut tx,
@@ -652,7 +652,7 @@ impl Kefu {
         let is_gift = req.is_gift.unwrap_or(false);
         let paid = if is_gift { 0 } else { amount_fen };
         let now = now_ms();
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.store().begin_write().await?;
         let updated: Option<(Option<i64>,)> = sqlx::query_as(
             "UPDATE players SET \
              membership_expire_at = (CASE WHEN membership_expire_at IS NULL OR membership_expire_at < $2 \
@@ -801,7 +801,7 @@ impl Kefu {
             ));
         }
         let now = now_ms();
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.store().begin_write().await?;
         let read = |account: &str| {
             sqlx::query_as::<_, (i64, i64, Option<i64>)>(
                 "SELECT membership_level, membership_pay_fen, membership_expire_at FROM players WHERE account = $1",

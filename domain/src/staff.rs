@@ -328,7 +328,7 @@ pub mod admin {
                 .map_err(|_| Error::invalid("new_password", "must be 8 to 128 characters"))?;
             let target = self.target(id).await?;
             let hash = password::hash(new_password.to_owned()).await?;
-            let mut tx = self.store().pool().begin().await?;
+            let mut tx = self.store().begin_write().await?;
             sqlx::query("UPDATE staff SET password_hash = $1, token_version = token_version + 1 WHERE id = $2")
                 .bind(hash)
                 .bind(id)
@@ -351,7 +351,7 @@ pub mod admin {
                     "you cannot disable your own account".to_owned(),
                 ));
             }
-            let mut tx = self.store().pool().begin().await?;
+            let mut tx = self.store().begin_write().await?;
             let done = sqlx::query(
                 "UPDATE staff SET status = $1, token_version = token_version + 1 WHERE id = $2 \
                  AND ($1 = 'active' OR role <> 'super' OR \
@@ -388,7 +388,7 @@ pub mod admin {
                     "you cannot delete your own account".to_owned(),
                 ));
             }
-            let mut tx = self.store().pool().begin().await?;
+            let mut tx = self.store().begin_write().await?;
             let done = sqlx::query(
                 "DELETE FROM staff WHERE id = $1 AND (role <> 'super' OR \
                  (SELECT COUNT(*) FROM staff WHERE role = 'super' AND status = 'active' AND id <> $1) > 0)",
@@ -418,7 +418,7 @@ pub mod admin {
         pub async fn force_logout(&self, who: &Principal, id: i64) -> Result<()> {
             who.require(SUPER)?;
             let target = self.target(id).await?;
-            let mut tx = self.store().pool().begin().await?;
+            let mut tx = self.store().begin_write().await?;
             sqlx::query("UPDATE staff SET token_version = token_version + 1 WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)

@@ -1051,7 +1051,7 @@ impl Kefu {
             Actor::Player(_) => ("customer_service", "player_unread"),
             Actor::Staff(_) => ("user", "staff_unread"),
         };
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.store().begin_write().await?;
         sqlx::query(
             "UPDATE chat_messages SET is_read = 1 WHERE session_id = $1 AND sender_type = $2 AND is_read = 0",
         )
@@ -1092,7 +1092,7 @@ impl Kefu {
         let s = self.owned_session(who, session_id, true).await?;
         let lock = self.hub().session_lock(&s.id);
         let _guard = lock.lock().await;
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.store().begin_write().await?;
         let gone = sqlx::query("DELETE FROM chat_messages WHERE session_id = $1")
             .bind(&s.id)
             .execute(&mut *tx)
