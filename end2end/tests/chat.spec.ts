@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { hydrated, openDesk, playerToken, signIn, STAFF_PASSWORD } from "./helpers";
+import { ADMIN_PASSWORD, chatRow, hydrated, openDesk, openWidget, playerToken, say, signIn, STAFF_PASSWORD } from "./helpers";
 
 test("a player's question reaches the queue, an agent accepts, and they talk both ways live", async ({ browser, request }) => {
   const account = `chat.${Date.now()}`;
@@ -83,4 +83,73 @@ test("leaving the desk for another section and coming back keeps the panel worki
   await expect(page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
   expect(errors.filter((e) => /panicked|disposed/.test(e))).toEqual([]);
   await context.close();
+});
+
+test("a player's two tabs show the same conversation live", async ({ browser, request }) => {
+  const account = `tabs.${Date.now()}`;
+  const token = await playerToken(request, account);
+  const agent = await openDesk(browser, "agent.e2e");
+  const context = await browser.newContext();
+  const tabs = [await context.newPage(), await context.newPage()];
+  for (const t of tabs) {
+    await t.goto(`/widget?token=${token}`);
+    await hydrated(t);
+    await expect(t.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  }
+  await say(tabs[0], "第一个标签页");
+  await chatRow(agent.page, "queue", account).click();
+  await agent.page.getByTestId("accept").click();
+  await say(agent.page, "两个标签页都能看到");
+  for (const t of tabs) {
+    await expect(t.getByTestId("thread").getByText("两个标签页都能看到")).toBeVisible();
+  }
+  // The second tab, opened before the chat existed, followed it: it shows the first tab's message once.
+  await expect(tabs[1].getByTestId("thread").getByText("第一个标签页")).toHaveCount(1);
+  await say(tabs[1], "第二个标签页");
+  await expect(tabs[0].getByTestId("thread").getByText("第二个标签页")).toHaveCount(1);
+  await expect(agent.page.getByTestId("thread").getByText("第二个标签页")).toHaveCount(1);
+  await agent.context.close();
+  await context.close();
+});
+
+test("when the socket cannot be opened, the widget sends and the agent receives over HTTP", async ({ browser, request }) => {
+  const account = `http.${Date.now()}`;
+  const token = await playerToken(request, account);
+  const agent = await openDesk(browser, "agent.e2e");
+  const player = await openWidget(browser, token);
+  await say(player.page, "先用实时连接");
+  await chatRow(agent.page, "queue", account).click();
+  await agent.page.getByTestId("accept").click();
+  await expect(agent.page.getByTestId("composer")).toBeEnabled();
+
+  // Every socket the widget opens from now on is closed at once.
+  await player.page.routeWebSocket(/\/api\/ws\/chat/, (ws) => ws.close({ code: 1011 }));
+  await player.page.reload();
+  await hydrated(player.page);
+  await expect(player.page.getByTestId("conn")).toHaveAttribute("data-state", "fallback", { timeout: 15_000 });
+  const sent = player.page.waitForRequest((r) => r.url().endsWith("/api/chat/send_message") && r.method() === "POST");
+  await say(player.page, "走 HTTP 发送");
+  await sent;
+  await expect(player.page.getByTestId("msg").filter({ hasText: "走 HTTP 发送" })).toHaveAttribute("data-state", /sent|stored/);
+  await expect(agent.page.getByTestId("thread").getByText("走 HTTP 发送")).toHaveCount(1);
+  await agent.context.close();
+  await player.context.close();
+});
+
+test("a super admin opens the chat as a player from the player's record", async ({ browser, page, request }) => {
+  const account = `as.${Date.now()}`;
+  await playerToken(request, account);
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await page.goto(`/players/${account}`);
+  await hydrated(page);
+  const opened = page.context().waitForEvent("page");
+  await page.getByTestId("open-chat-as").click();
+  const widget = await opened;
+  await hydrated(widget);
+  await expect(widget.getByRole("heading", { name: "在线客服" })).toBeVisible();
+  await expect(widget.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  const agent = await openDesk(browser, "agent.e2e");
+  await say(widget, "管理员代发");
+  await expect(chatRow(agent.page, "queue", account)).toContainText("管理员代发");
+  await agent.context.close();
 });

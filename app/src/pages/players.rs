@@ -429,6 +429,7 @@ pub fn PlayerDetail(is_super: bool) -> impl IntoView {
                                 <h1 data-testid="page-title">{p.account.clone()}</h1>
                                 <Show when=move || is_super>
                                     <A href=format!("/players/{}/edit", enc(&acc)) attr:class="button" attr:data-testid="player-edit">{t!(i18n, players.edit)}</A>
+                                    <OpenChatAs account=acc.clone()/>
                                 </Show>
                             </div>
                             <dl class="fields" data-testid="player-fields">
@@ -942,5 +943,35 @@ fn PlayerFields(player: Option<Player>) -> impl IntoView {
                 <button type="submit" class="button primary" data-testid="player-save" disabled=move || save.pending().get()>{t!(i18n, players.save)}</button>
             </div>
         </form>
+    }
+}
+
+/// "Open the chat as this player" (super admins, API.md "Chat over HTTP"):
+/// a fresh player chat token, and the widget in a new tab with it.
+#[component]
+fn OpenChatAs(account: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let error = RwSignal::new(None::<String>);
+    let open = move |_| {
+        let account = account.clone();
+        leptos::task::spawn_local(async move {
+            match crate::chat::api::player_chat_token(account).await {
+                Ok(token) => {
+                    error.set(None);
+                    #[cfg(feature = "hydrate")]
+                    {
+                        let url = format!("/widget?token={}", enc(&token));
+                        let _ = window().open_with_url_and_target(&url, "_blank");
+                    }
+                    #[cfg(not(feature = "hydrate"))]
+                    let _ = token;
+                }
+                Err(e) => error.set(Some(failure_text(i18n, &e))),
+            }
+        });
+    };
+    view! {
+        <button class="button" data-testid="open-chat-as" on:click=open>{t!(i18n, players.open_chat)}</button>
+        {move || error.get().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
     }
 }

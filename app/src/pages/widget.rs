@@ -61,8 +61,29 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
     let typing = RwSignal::new(false);
     let unread_from_staff = RwSignal::new(false);
 
+    // A chat this page does not know yet (opened from another tab) whose
+    // history it must load.
+    let follow = RwSignal::new(None::<String>);
+
     let on_frame = move |frame: ServerFrame| {
-        let current = session.get_untracked();
+        let mut current = session.get_untracked();
+        // The socket carries only this player's chats, and a player has one
+        // open chat at a time: news of another one means it was opened
+        // elsewhere (another tab, or after this one ended). Follow it.
+        let news_of = match &frame {
+            ServerFrame::NewMessage(m) => Some(m.session_id.clone()),
+            ServerFrame::SessionStatusChanged(c) if c.new_status != "ended" => {
+                Some(c.session_id.clone())
+            }
+            _ => None,
+        };
+        if let Some(id) = news_of.filter(|id| current.as_deref() != Some(id)) {
+            session.set(Some(id.clone()));
+            status.set(Some("pending".to_owned()));
+            thread.set(BTreeMap::new());
+            follow.set(Some(id.clone()));
+            current = Some(id);
+        }
         let ours = |id: &str| current.as_deref() == Some(id);
         match frame {
             ServerFrame::NewMessage(m) if ours(&m.session_id) => {
@@ -116,6 +137,16 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
         let _ = (&on_frame, &token);
         Live::inert()
     };
+
+    Effect::new(move |_| {
+        if let Some(id) = follow.get() {
+            live.send_frame(serde_json::json!({
+                "type": "get_chat_history",
+                "data": {"session_id": id, "limit": crate::chat::api::WIDGET_FIRST_PAGE}
+            }));
+            follow.set(None);
+        }
+    });
 
     // Staff messages on screen are read.
     Effect::new(move |_| {

@@ -130,22 +130,6 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
                 });
                 continue;
             }
-            let existing: Option<MessageRow> = sqlx::query_as(&format!(
-                "SELECT {MESSAGE_COLS} FROM chat_messages \
-                 WHERE session_id = $1 AND sender = $2 AND client_msg_id = $3"
-            ))
-            .bind(&job.session_id)
-            .bind(sender)
-            .bind(client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(message) = existing {
-                out.push(Ok(Appended {
-                    message,
-                    session: None,
-                }));
-                continue;
-            }
         }
         // Who may still write decides the guard; the counters follow the author.
         // Only an agent's message may set the first response: other messages
@@ -166,7 +150,9 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
              last_message = CASE WHEN $7 = 1 THEN last_message ELSE $2 END, \
              last_message_at = CASE WHEN $7 = 1 THEN last_message_at ELSE $3 END, \
              staff_unread = staff_unread + $4, player_unread = player_unread + $5{first_response} \
-             WHERE id = $1 AND {guard} RETURNING {SESSION_COLS}"
+             WHERE id = $1 AND {guard} AND NOT EXISTS (SELECT 1 FROM chat_messages \
+             WHERE session_id = $1 AND sender = $6 AND client_msg_id = $8) \
+             RETURNING {SESSION_COLS}"
         ))
         .bind(&job.session_id)
         .bind(super::preview(&job.text))
@@ -175,12 +161,36 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
         .bind(player_unread)
         .bind(sender)
         .bind(keep_preview)
+        .bind(job.client_msg_id.as_deref())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(updated) = updated else {
-            out.push(Err(Error::Conflict(
-                "the chat changed while sending; try again".to_owned(),
-            )));
+            // Nothing written: a resend of a stored message (answer its
+            // first acknowledgement), or the chat's state forbids it. Only
+            // this rare path pays for the lookup.
+            let existing: Option<MessageRow> = match job.client_msg_id.as_deref() {
+                Some(client_id) => {
+                    sqlx::query_as(&format!(
+                        "SELECT {MESSAGE_COLS} FROM chat_messages \
+                         WHERE session_id = $1 AND sender = $2 AND client_msg_id = $3"
+                    ))
+                    .bind(&job.session_id)
+                    .bind(sender)
+                    .bind(client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+                None => None,
+            };
+            out.push(match existing {
+                Some(message) => Ok(Appended {
+                    message,
+                    session: None,
+                }),
+                None => Err(Error::Conflict(
+                    "the chat changed while sending; try again".to_owned(),
+                )),
+            });
             continue;
         };
         let message = MessageRow {
