@@ -241,6 +241,10 @@ test("the player's record shows a recharge made from the desk", async ({ browser
   await expect(panel.getByTestId("pp-paid")).toHaveText("¥0.00");
 
   await panel.getByTestId("pp-amount").fill("30");
+  // A message from the player while the agent fills the form leaves the form alone.
+  await say(player.page, "三十元一个月吗");
+  await expect(agent.page.getByTestId("thread").getByText("三十元一个月吗")).toBeVisible();
+  await expect(panel.getByTestId("pp-amount")).toHaveValue("30");
   await panel.getByTestId("pp-days").fill("31");
   await panel.getByTestId("pp-remark").fill("聊天中续费");
   await panel.getByTestId("pp-recharge-submit").click();

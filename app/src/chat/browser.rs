@@ -195,6 +195,11 @@ impl ChatHandle {
     }
 
     /// Marks the messages up to `seq` of `session` as seen (history shown).
+    /// Repair gaps of `session`'s thread only (the desk's open chat).
+    pub fn focus(&self, session: Option<&str>) {
+        self.with(|i| i.machine.borrow_mut().focus(session));
+    }
+
     pub fn seen_upto(&self, session: &str, seq: i64) {
         self.with(|i| i.machine.borrow_mut().seen_upto(session, seq));
     }

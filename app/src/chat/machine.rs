@@ -114,7 +114,20 @@ pub struct Client {
     pub outbox: Vec<OutMsg>,
     /// The highest seq seen in order, per session.
     pub last_seq: BTreeMap<String, i64>,
+    /// Which sessions' threads are kept gap-free (see [`Client::focus`]).
+    pub track: Track,
     ping_sent_at: Option<u64>,
+}
+
+/// Whose gaps the client repairs. The widget shows every chat of its
+/// player (`All`); the desk shows one thread at a time among hundreds of
+/// chats, whose lists it reloads whole on reconnect, so it repairs only
+/// the open one (`Only`) instead of asking for every chat it ever saw.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Track {
+    #[default]
+    All,
+    Only(Option<String>),
 }
 
 impl Default for Client {
@@ -128,6 +141,7 @@ impl Default for Client {
             fallback: false,
             outbox: Vec::new(),
             last_seq: BTreeMap::new(),
+            track: Track::All,
             ping_sent_at: None,
         }
     }
@@ -409,6 +423,9 @@ impl Client {
     /// A message with `seq` arrived for `session`. Answers whether it is new
     /// (not a duplicate), and asks for the gap when it skips ahead.
     pub fn on_message(&mut self, session: &str, seq: i64) -> (bool, Vec<Action>) {
+        if matches!(&self.track, Track::Only(open) if open.as_deref() != Some(session)) {
+            return (true, Vec::new());
+        }
         let last = self.last_seq.get(session).copied();
         match last {
             Some(l) if seq <= l => (false, Vec::new()),
@@ -424,6 +441,13 @@ impl Client {
                 (true, Vec::new())
             }
         }
+    }
+
+    /// Keep only `session`'s thread gap-free from now on (`None`: none).
+    pub fn focus(&mut self, session: Option<&str>) {
+        self.last_seq
+            .retain(|s, _| session.is_some_and(|open| open == s.as_str()));
+        self.track = Track::Only(session.map(str::to_owned));
     }
 
     /// History arrived: the seqs up to `upto` are known for `session`.
@@ -562,6 +586,34 @@ mod tests {
         assert!(a
             .iter()
             .any(|x| matches!(x, Action::Send(f) if f.contains("\"a\""))));
+    }
+
+    #[test]
+    fn a_focused_client_repairs_only_the_open_thread() {
+        let mut c = connected();
+        c.focus(None);
+        // Messages of chats not open are passed on but not tracked.
+        for s in ["a", "b", "c"] {
+            assert_eq!(c.on_message(s, 3), (true, Vec::new()));
+        }
+        c.focus(Some("b"));
+        assert_eq!(c.on_message("b", 4), (true, Vec::new()));
+        assert!(!c.on_message("b", 4).0);
+        assert_eq!(c.on_message("a", 9), (true, Vec::new()));
+        c.on_close(1006, 0.5);
+        c.start();
+        let repairs: Vec<_> = c
+            .on_open()
+            .into_iter()
+            .filter(|a| matches!(a, Action::Repair { .. }))
+            .collect();
+        assert_eq!(
+            repairs,
+            vec![Action::Repair {
+                session_id: "b".into(),
+                after_seq: 4
+            }]
+        );
     }
 
     #[test]

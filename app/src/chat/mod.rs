@@ -76,5 +76,6 @@ mod inert {
             false
         }
         pub fn seen_upto(&self, _session: &str, _seq: i64) {}
+        pub fn focus(&self, _session: Option<&str>) {}
     }
 }

@@ -213,8 +213,18 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                 ServerFrame::AutoAcceptUpdated(a) => auto_accept.set(a.enabled),
                 // A refused action (a message's failure shows on the message).
                 ServerFrame::Error(e) if e.request_type.as_deref() != Some("message") => {
+                    use protocol::chat::codes;
                     notice.set(Some(error_text(i18n, &e.error_code, &e.error_message)));
-                    needs_refresh.set(true);
+                    // The chat moved under us: show it as it is now.
+                    if [
+                        codes::CONFLICT,
+                        codes::PERMISSION_DENIED,
+                        codes::SESSION_NOT_FOUND,
+                    ]
+                    .contains(&e.error_code.as_str())
+                    {
+                        needs_refresh.set(true);
+                    }
                 }
                 ServerFrame::OnlineStaffResponse(list) => colleagues.set(Some(
                     list.staff
@@ -242,6 +252,9 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         let _ = &on_frame;
         Live::inert()
     };
+
+    // Gaps are repaired for the open chat only; the lists reload on reconnect.
+    live.focus(None);
 
     // Browser-only state, read after hydration so the first render matches
     // the server's.
@@ -322,6 +335,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         typing.set(false);
         colleagues.set(None);
         notice.set(None);
+        live.focus(Some(&id));
         live.send_frame(frame(
             "get_chat_history",
             serde_json::json!({"session_id": id, "limit": PAGE}),
@@ -684,8 +698,9 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         </section>
     }
     .into_any();
-    let account =
-        Signal::derive(move || current.with(|c| c.as_ref().map(|s| s.user_account.clone())));
+    // A memo: the panel reloads (and its form resets) when the player
+    // changes, not on every update of the chat's summary.
+    let account = Memo::new(move |_| current.with(|c| c.as_ref().map(|s| s.user_account.clone())));
     view! {
         {head}
         <div class="desk">
