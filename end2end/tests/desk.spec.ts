@@ -371,3 +371,23 @@ test("the desk reconnects by itself across a server restart and nothing is lost"
     server.kill("SIGKILL");
   }
 });
+
+test("an admin watches an agent's chat read-only", async ({ browser, request }) => {
+  const agent = await openDesk(browser, await newAgent(request, "wa"));
+  const account = `watch.${Date.now()}`;
+  const { player } = await acceptedChat(browser, request, agent, account, "请帮我看看");
+  await say(agent.page, "好的，马上");
+  const admin = await openDesk(browser, "admin.e2e");
+  const row = chatRow(admin.page, "others", account);
+  await expect(row).toBeVisible();
+  await row.click();
+  await expect(admin.page.getByTestId("thread").getByText("好的，马上")).toBeVisible();
+  await expect(admin.page.getByTestId("read-only")).toBeVisible();
+  await expect(admin.page.getByTestId("composer")).toBeDisabled();
+  await expect(admin.page.getByTestId("accept")).toHaveCount(0);
+  await expect(admin.page.getByTestId("transfer")).toHaveCount(0);
+  // It stays live while watched.
+  await say(player.page, "还在吗");
+  await expect(admin.page.getByTestId("thread").getByText("还在吗")).toBeVisible();
+  for (const s of [agent, admin, player]) await s.context.close();
+});

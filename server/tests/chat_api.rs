@@ -830,3 +830,30 @@ async fn a_slow_consumer_is_disconnected() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_socket_closes_with_4001_when_its_token_expires() {
+    let s = TestServer::start().await;
+    s.player("liu.bei").await;
+    // A player token with 2 seconds left, signed like the server's own.
+    let now = domain::time::now_ms() / 1000;
+    let (short, _) = s
+        .kefu
+        .tokens()
+        .issue("liu.bei", "player", 0, now, 2)
+        .unwrap();
+    let mut ws = Ws::open(&s.base, &short, "user").await;
+    let started = std::time::Instant::now();
+    // It works until then …
+    ws.send(json!({"type": "ping", "data": {}})).await;
+    assert!(matches!(ws.next().await, ServerFrame::Pong(_)));
+    // … and is closed as unauthenticated when the token runs out.
+    assert_eq!(ws.closed().await, Some(CLOSE_AUTH_FAILED));
+    let after = started.elapsed();
+    assert!(
+        after >= std::time::Duration::from_millis(1000)
+            && after < std::time::Duration::from_secs(6),
+        "{after:?}"
+    );
+    s.stop().await;
+}
