@@ -204,6 +204,23 @@ test("unread badges, the tab title count, sound and desktop notifications", asyn
   await expect(chatRow(agent.page, "mine", `unread2.${stamp}`).getByTestId("unread")).toHaveCount(0);
   await expect(agent.page).toHaveTitle(/^\(3\) /);
 
+  // While the tab is hidden, even the open chat's messages count and alert; coming back reads them.
+  const hide = (hidden: boolean) =>
+    agent.page.evaluate((h) => {
+      Object.defineProperty(document, "hidden", { value: h, configurable: true });
+      document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
+    }, hidden);
+  await hide(true);
+  const alerts0 = Number(await head.getAttribute("data-alerts"));
+  await say(two.player.page, "你还在看吗");
+  const openBadge = chatRow(agent.page, "mine", `unread2.${stamp}`).getByTestId("unread");
+  await expect(openBadge).toHaveText("1");
+  await expect(agent.page).toHaveTitle(/^\(4\) /);
+  await expect(head).toHaveAttribute("data-alerts", String(alerts0 + 1));
+  await hide(false);
+  await expect(openBadge).toHaveCount(0);
+  await expect(agent.page).toHaveTitle(/^\(3\) /);
+
   // The unread filter lists only the chat with unread messages; opening it clears all counts.
   await agent.page.getByTestId("filter-unread").click();
   await expect(agent.page.getByTestId("mine").getByTestId("session-item")).toHaveCount(1);

@@ -316,6 +316,16 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             }
         }
     });
+    // Coming back to the tab: the open chat's new messages are on screen now.
+    #[cfg(feature = "hydrate")]
+    {
+        let back = window_event_listener_untyped("visibilitychange", move |_| {
+            if !alert::page_hidden() {
+                needs_read.set(true);
+            }
+        });
+        on_cleanup(move || back.remove());
+    }
     // A chat that becomes ours while open (accepted, transferred to us)
     // has been read.
     Effect::new(move |was: Option<bool>| {
