@@ -159,16 +159,19 @@ test("unread badges, the tab title count, sound and desktop notifications", asyn
   const agent = await openDesk(browser, await newAgent(request, "ur"));
   // Record desktop notifications instead of showing them.
   await agent.context.addInitScript(() => {
-    const w = window as unknown as { __notes: string[]; Notification: unknown };
+    const w = window as unknown as { __notes: string[]; __last: unknown; Notification: unknown };
     w.__notes = [];
     w.Notification = class {
       static permission = "granted";
       static requestPermission() {
         return Promise.resolve("granted");
       }
+      onclick: null | (() => void) = null;
       constructor(title: string, options?: { body?: string }) {
         w.__notes.push(`${title}|${options?.body ?? ""}`);
+        w.__last = this;
       }
+      close() {}
     };
   });
   await agent.page.reload();
@@ -221,11 +224,15 @@ test("unread badges, the tab title count, sound and desktop notifications", asyn
   await expect(openBadge).toHaveCount(0);
   await expect(agent.page).toHaveTitle(/^\(3\) /);
 
-  // The unread filter lists only the chat with unread messages; opening it clears all counts.
+  // The unread filter lists only the chat with unread messages; clicking its last
+  // desktop notification opens it, which clears all counts.
   await agent.page.getByTestId("filter-unread").click();
   await expect(agent.page.getByTestId("mine").getByTestId("session-item")).toHaveCount(1);
   await agent.page.getByTestId("filter-all").click();
-  await chatRow(agent.page, "mine", `unread1.${stamp}`).click();
+  await say(one.player.page, "点通知打开我");
+  await expect(badge).toHaveText("4");
+  await agent.page.evaluate(() => (window as unknown as { __last: { onclick: () => void } }).__last.onclick());
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(`unread1.${stamp}`);
   await expect(badge).toHaveCount(0);
   await expect(agent.page).not.toHaveTitle(/^\(/);
   // Mark important, then the important filter finds it; the choice of sound survives a reload.

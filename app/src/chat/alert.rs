@@ -67,20 +67,30 @@ pub async fn ask_notifications() -> Option<bool> {
 }
 
 /// Shows a desktop notification if allowed; one per chat at a time (a new
-/// one replaces the older one of the same chat).
+/// one replaces the older one of the same chat). Clicking it brings the
+/// page forward and runs `on_click` (the desk opens that chat).
 #[cfg(feature = "hydrate")]
-pub fn notify(title: &str, body: &str, chat: &str) {
+pub fn notify(title: &str, body: &str, chat: &str, on_click: impl FnOnce() + 'static) {
+    use wasm_bindgen::JsCast;
     if notifications_allowed() != Some(true) {
         return;
     }
     let opts = web_sys::NotificationOptions::new();
     opts.set_body(body);
     opts.set_tag(&format!("kefu-{chat}"));
-    let _ = web_sys::Notification::new_with_options(title, &opts);
+    if let Ok(n) = web_sys::Notification::new_with_options(title, &opts) {
+        let shown = n.clone();
+        let click = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let _ = leptos::prelude::window().focus();
+            shown.close();
+            on_click();
+        });
+        n.set_onclick(Some(click.unchecked_ref()));
+    }
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub fn notify(_title: &str, _body: &str, _chat: &str) {}
+pub fn notify(_title: &str, _body: &str, _chat: &str, _on_click: impl FnOnce() + 'static) {}
 
 /// Whether the page is hidden (another tab, minimised).
 #[cfg(feature = "hydrate")]

@@ -104,6 +104,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let notice = RwSignal::new(None::<String>);
     let needs_read = RwSignal::new(false);
     let needs_refresh = RwSignal::new(false);
+    // Opens a chat (set once `open_chat` exists; notifications use it).
+    let opener = StoredValue::new(None::<Callback<String>>);
     let me_name = me.username.clone();
     let scope_all = me.is_admin || me.is_super;
 
@@ -148,11 +150,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                         if sound_on.get_untracked() && alert::chime() {
                             chimes.update(|n| *n += 1);
                         }
+                        let chat = m.session_id.clone();
                         alert::notify(
                             &t_string!(i18n, chat.new_message, who = m.sender_account.clone())
                                 .to_string(),
                             &m.content.chars().take(80).collect::<String>(),
                             &m.session_id,
+                            move || {
+                                if let Some(open) = opener.get_value() {
+                                    open.run(chat);
+                                }
+                            },
                         );
                     }
                     if is_open(&m.session_id) {
@@ -352,6 +360,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         ));
         mark_read(&id);
     });
+    opener.set_value(Some(open_chat));
     let on_older = Callback::new(move |_: ()| {
         let (Some(id), Some(oldest)) = (
             selected.get_untracked(),
