@@ -169,6 +169,7 @@ async fn main() {
             .site_pkg_dir("pkg")
             .build(),
         api_key: None,
+        ws_idle: server::chat::IDLE_TIMEOUT,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::launch(state, listener, async {

@@ -58,6 +58,7 @@ async fn main() {
         kefu: kefu.clone(),
         leptos_options: LeptosOptions::builder().output_name("kefu").build(),
         api_key: None,
+        ws_idle: server::chat::IDLE_TIMEOUT,
     };
     tokio::spawn(server::launch(state, listener, std::future::pending()));
     let http = reqwest::Client::new();

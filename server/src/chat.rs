@@ -6,8 +6,8 @@
 //! Per socket: frames over 64 KiB close it with 1009 (anything over 1 MiB is
 //! cut by the WebSocket layer); more than 20 frames a second get
 //! `RATE_LIMIT_EXCEEDED` and are not acted on; a socket silent for
-//! [`IDLE_TIMEOUT`] is closed (clients ping every 30 s); a write that cannot
-//! finish in [`WRITE_TIMEOUT`] closes it, and so does a full outbox (the hub
+//! [`IDLE_TIMEOUT`] (the default of `KEFU_WS_IDLE_SECS`) is closed (clients
+//! ping every 30 s); a write that cannot finish in [`WRITE_TIMEOUT`] closes it, and so does a full outbox (the hub
 //! kicks slow consumers); a token that dies (logout, password change,
 //! disable, force sign-out, expiry) closes it with 4001.
 
@@ -69,7 +69,9 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             match auth {
-                Ok((who, jti, exp)) => serve(socket, state.kefu, who, jti, exp).await,
+                Ok((who, jti, exp)) => {
+                    serve(socket, state.kefu, who, jti, exp, state.ws_idle).await
+                }
                 Err(reason) => close(socket, CLOSE_AUTH_FAILED, &reason).await,
             }
         })
@@ -173,14 +175,21 @@ impl Bucket {
     }
 }
 
-async fn serve(mut socket: WebSocket, kefu: Kefu, who: Who, jti: Option<String>, exp: i64) {
+async fn serve(
+    mut socket: WebSocket,
+    kefu: Kefu,
+    who: Who,
+    jti: Option<String>,
+    exp: i64,
+    idle: Duration,
+) {
     let peer = who.peer();
     let (mut outbox, first) = match &who {
         Who::Staff(p) => kefu.hub().register_staff(p.id, &p.username, p.role, jti),
         Who::Player(a) => (kefu.hub().register_player(a), false),
     };
     let conn = outbox.id;
-    let outcome = run(&mut socket, &kefu, &who, &mut outbox, first, exp).await;
+    let outcome = run(&mut socket, &kefu, &who, &mut outbox, first, exp, idle).await;
     let last = kefu.hub().unregister(&peer, conn);
     if let Who::Staff(p) = &who {
         if last {
@@ -202,6 +211,7 @@ async fn run(
     outbox: &mut Outbox,
     first: bool,
     exp: i64,
+    idle: Duration,
 ) -> Option<(u16, &'static str)> {
     let now = domain::time::now_ms();
     let hello = ServerFrame::Connected(Connected {
@@ -264,7 +274,7 @@ async fn run(
                 return code.map(|c| (c, kick_reason(c)));
             }
             () = &mut expiry => return Some((CLOSE_AUTH_FAILED, "token expired")),
-            () = tokio::time::sleep_until(heard + IDLE_TIMEOUT) => {
+            () = tokio::time::sleep_until(heard + idle) => {
                 return Some((1000, "idle timeout"));
             }
             incoming = socket.recv() => {

@@ -105,6 +105,16 @@ pub struct ServeOptions {
     /// `X-Api-Key`). Unset: player chat tokens can only come from the panel.
     #[arg(long, env = "KEFU_API_KEY", hide_env_values = true, global = true)]
     pub api_key: Option<String>,
+    /// Seconds a chat socket may stay silent before it is closed (clients
+    /// ping every 30 s).
+    #[arg(
+        long,
+        env = "KEFU_WS_IDLE_SECS",
+        default_value_t = 90,
+        value_parser = clap::value_parser!(u64).range(5..=3600),
+        global = true
+    )]
+    pub ws_idle_secs: u64,
     /// Leptos runtime options (site root, pkg dir); LEPTOS_* variables override it.
     #[arg(
         long,

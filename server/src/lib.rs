@@ -30,6 +30,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// `KEFU_API_KEY`: the game backend's key for player chat tokens.
     pub api_key: Option<String>,
+    /// `KEFU_WS_IDLE_SECS`: a chat socket silent this long is closed.
+    pub ws_idle: std::time::Duration,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -181,6 +183,7 @@ async fn serve(common: &Common, options: ServeOptions) -> Result<(), StartError>
             kefu: kefu.clone(),
             leptos_options,
             api_key: options.api_key.clone(),
+            ws_idle: std::time::Duration::from_secs(options.ws_idle_secs),
         },
         listener,
         shutdown_signal(),

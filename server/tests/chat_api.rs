@@ -857,3 +857,31 @@ async fn a_socket_closes_with_4001_when_its_token_expires() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_silent_socket_is_closed_and_a_pinging_one_is_not() {
+    let idle = std::time::Duration::from_secs(2);
+    let s = TestServer::start_with_idle(idle).await;
+    let token = s.player("liu.bei").await;
+    let mut silent = Ws::open(&s.base, &token, "user").await;
+    let mut pinging = Ws::open(&s.base, &token, "user").await;
+    let started = std::time::Instant::now();
+    // The pinging socket speaks every half second for three idle periods' worth.
+    let keep = tokio::spawn(async move {
+        for _ in 0..12 {
+            pinging.send(json!({"type": "ping", "data": {}})).await;
+            let pong = pinging.until(|f| matches!(f, ServerFrame::Pong(_))).await;
+            assert!(matches!(pong, ServerFrame::Pong(_)));
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        pinging
+    });
+    assert_eq!(silent.closed().await, Some(1000));
+    let after = started.elapsed();
+    assert!(after >= idle && after < idle * 3, "{after:?}");
+    let mut pinging = keep.await.unwrap();
+    assert!(started.elapsed() > idle * 2);
+    pinging.send(json!({"type": "ping", "data": {}})).await;
+    assert!(matches!(pinging.next().await, ServerFrame::Pong(_)));
+    s.stop().await;
+}

@@ -28,6 +28,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with_idle(server::chat::IDLE_TIMEOUT).await
+    }
+
+    /// A server whose chat sockets close after `idle` of silence.
+    pub async fn start_with_idle(idle: std::time::Duration) -> Self {
         let db = TestStore::new().await;
         let kefu = Kefu::new(
             db.store.clone(),
@@ -54,6 +59,7 @@ impl TestServer {
                 .site_pkg_dir("pkg")
                 .build(),
             api_key: Some(API_KEY.to_owned()),
+            ws_idle: idle,
         };
         let task = tokio::spawn(server::launch(state, listener, async {
             let _ = stopped.await;
