@@ -213,9 +213,11 @@ impl Client {
     pub fn on_close(&mut self, code: u16, jitter: f64) -> Vec<Action> {
         self.conn = Conn::Disconnected;
         self.ping_sent_at = None;
+        // No answer came for what was on its way: that try does not count.
         for m in &mut self.outbox {
             if m.state == MsgState::Sending {
                 m.state = MsgState::Pending;
+                m.tries = m.tries.saturating_sub(1);
             }
         }
         if code == protocol::chat::CLOSE_AUTH_FAILED {
@@ -390,7 +392,12 @@ impl Client {
                 m.tries = m.tries.saturating_sub(1);
             }
         }
-        vec![Action::Persist]
+        let mut actions = vec![Action::Persist];
+        // The socket came back while this request hung: send it there.
+        if self.conn == Conn::Connected {
+            actions.extend(self.flush());
+        }
+        actions
     }
 
     /// The user pressed retry on a failed message.
@@ -580,12 +587,29 @@ mod tests {
             assert_eq!(c.outbox[0].state, MsgState::Pending);
             assert_eq!(c.outbox[0].tries, 0);
         }
-        // The socket comes back: it goes out there.
+        // An HTTP try is on its way when the socket comes back: the socket
+        // leaves it alone, and when the request fails the message goes out there.
+        let a = c.on_close(1006, 0.5);
+        assert!(a.iter().any(|x| matches!(x, Action::HttpSend(_))));
         c.start();
         let a = c.on_open();
-        assert!(a
-            .iter()
-            .any(|x| matches!(x, Action::Send(f) if f.contains("\"a\""))));
+        assert!(!a.iter().any(|x| matches!(x, Action::Send(_))), "{a:?}");
+        let a = c.on_unreachable("a");
+        assert!(
+            a.iter()
+                .any(|x| matches!(x, Action::Send(f) if f.contains("\"a\""))),
+            "{a:?}"
+        );
+        // A socket that drops before the acknowledgement does not use up a try either.
+        for _ in 0..5 {
+            c.on_close(1006, 0.5);
+            c.start();
+            c.on_open();
+        }
+        assert_eq!(
+            (c.outbox[0].state, c.outbox[0].tries),
+            (MsgState::Sending, 1)
+        );
     }
 
     #[test]

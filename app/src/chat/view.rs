@@ -110,18 +110,22 @@ pub fn ThreadView(
 ) -> AnyView {
     let i18n = use_i18n();
     let list = NodeRef::<leptos::html::Ol>::new();
-    // (oldest stored seq, scroll height) after the last layout.
-    let last = StoredValue::new((None::<i64>, 0i32));
+    // (oldest stored seq, scroll height, our unacknowledged or just-sent
+    // messages shown) after the last layout.
+    let last = StoredValue::new((None::<i64>, 0i32, 0usize));
     Effect::new(move |_| {
-        let (first, ours_last) = items.with(|v| {
+        let (first, ours) = items.with(|v| {
             let first = v.iter().find_map(|i| match i {
                 Item::Stored(m) => Some(m.seq),
                 Item::Outgoing(_) => None,
             });
-            (first, matches!(v.last(), Some(Item::Outgoing(_))))
+            let ours = v.iter().filter(|i| matches!(i, Item::Outgoing(_))).count();
+            (first, ours)
         });
         let Some(el) = list.get() else { return };
-        let (was_first, was_height) = last.get_value();
+        let (was_first, was_height, were_ours) = last.get_value();
+        // We just wrote something: show it.
+        let ours_last = ours > were_ours;
         let grew_above = matches!((was_first, first), (Some(w), Some(f)) if f < w);
         if grew_above {
             el.set_scroll_top(el.scroll_top() + el.scroll_height() - was_height);
@@ -131,7 +135,7 @@ pub fn ThreadView(
                 el.set_scroll_top(el.scroll_height());
             }
         }
-        last.set_value((first, el.scroll_height()));
+        last.set_value((first, el.scroll_height(), ours));
     });
     let on_scroll = move |_| {
         if let (Some(el), Some(older)) = (list.get_untracked(), on_older) {

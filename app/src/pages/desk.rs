@@ -43,6 +43,9 @@ const PAGE: i64 = 50;
 /// The chats listed at once (the server's maximum for one request).
 const LIST_LIMIT: i64 = 500;
 const SOUND_KEY: &str = "kefu.desk.sound";
+/// The `page` older-page requests carry (with `before_seq` the server does
+/// not use it, but echoes it): it tells their answers from the others.
+const OLDER_TAG: i64 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
@@ -91,6 +94,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let thread = RwSignal::new(BTreeMap::<i64, ChatMessage>::new());
     let has_older = RwSignal::new(false);
     let loading_older = RwSignal::new(false);
+    // The open chat's newest page has not arrived yet (asked again on reconnect).
+    let awaiting_first = RwSignal::new(false);
     let typing = RwSignal::new(false);
     let my_status = RwSignal::new("online".to_owned());
     let auto_accept = RwSignal::new(false);
@@ -145,7 +150,16 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     }
                     let from_player = m.sender_type == SenderType::User;
                     let looking = is_open(&m.session_id) && !alert::page_hidden();
-                    if from_player && !looking {
+                    // Alerts are for the queue and the chats one holds, not for
+                    // every chat an admin can see.
+                    let concerns_me = sessions.with_untracked(|l| {
+                        l.iter().any(|s| {
+                            s.session_id == m.session_id
+                                && (s.status == "pending"
+                                    || s.cs_account.as_deref() == Some(me_name.as_str()))
+                        })
+                    });
+                    if from_player && !looking && concerns_me {
                         alerts.update(|n| *n += 1);
                         if sound_on.get_untracked() && alert::chime() {
                             chimes.update(|n| *n += 1);
@@ -186,14 +200,12 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     }
                 }),
                 ServerFrame::ChatHistoryResponse(h) if is_open(&h.session_id) => {
-                    let oldest = thread.with_untracked(|t| t.keys().next().copied());
-                    let older_page =
-                        loading_older.get_untracked() && h.messages.last().map(|m| m.seq) < oldest;
-                    if older_page {
+                    if h.page == OLDER_TAG {
                         loading_older.set(false);
                         has_older.set(h.messages.len() as i64 == PAGE);
-                    } else if oldest.is_none() {
+                    } else if awaiting_first.get_untracked() {
                         // The newest page: is there anything before it?
+                        awaiting_first.set(false);
                         has_older.set(h.messages.first().is_some_and(|m| m.seq > 1));
                     }
                     thread.update(|t| t.extend(h.messages.into_iter().map(|m| (m.seq, m))));
@@ -290,6 +302,16 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             }
             live.send_frame(frame("get_sessions", data));
             live.send_frame(frame("get_cs_status", serde_json::json!({})));
+            // An open chat whose first page never came (asked while the
+            // socket was down) is asked for again.
+            if let Some(id) = selected.get_untracked() {
+                if awaiting_first.get_untracked() {
+                    live.send_frame(frame(
+                        "get_chat_history",
+                        serde_json::json!({"session_id": id, "limit": PAGE}),
+                    ));
+                }
+            }
         }
     });
     let current = Memo::new(move |_| {
@@ -350,6 +372,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         thread.set(BTreeMap::new());
         has_older.set(false);
         loading_older.set(false);
+        awaiting_first.set(true);
         typing.set(false);
         colleagues.set(None);
         notice.set(None);
@@ -371,11 +394,11 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         if loading_older.get_untracked() {
             return;
         }
-        loading_older.set(true);
-        live.send_frame(frame(
+        // Not sent (socket down): the next scroll or click asks again.
+        loading_older.set(live.send_frame(frame(
             "get_chat_history",
-            serde_json::json!({"session_id": id, "before_seq": oldest, "limit": PAGE}),
-        ));
+            serde_json::json!({"session_id": id, "before_seq": oldest, "limit": PAGE, "page": OLDER_TAG}),
+        )));
     });
     let items = Signal::derive(move || {
         let s = selected.get().unwrap_or_default();

@@ -29,22 +29,28 @@ pub fn PlayerPanel(#[prop(into)] account: Signal<Option<String>>) -> impl IntoVi
     let remark = RwSignal::new(String::new());
     let message = RwSignal::new(None::<(bool, String)>);
     // A new chat clears what the form said about the last one.
+    // The player a recharge was asked for (its answer may come after the
+    // agent moved to another chat).
+    let asked_for = StoredValue::new(None::<String>);
     Effect::new(move |_| {
         account.track();
         message.set(None);
         amount.set(String::new());
+        remark.set(String::new());
     });
     let recharge = Action::new(move |req: &CsRechargeRequest| {
         let req = req.clone();
         async move { desk_recharge(req).await }
     });
     Effect::new(move |_| match recharge.value().get() {
+        _ if asked_for.get_value() != account.get_untracked() => {}
         Some(Ok(date)) => {
             message.set(Some((
                 true,
                 t_string!(i18n, chat.recharged, date = short_time(&date)).to_string(),
             )));
             amount.set(String::new());
+            remark.set(String::new());
             version.update(|v| *v += 1);
         }
         Some(Err(e)) => message.set(Some((false, failure_text(i18n, &e)))),
@@ -74,6 +80,7 @@ pub fn PlayerPanel(#[prop(into)] account: Signal<Option<String>>) -> impl IntoVi
         match parsed {
             Ok((amount, days)) => {
                 message.set(None);
+                asked_for.set_value(Some(account.clone()));
                 recharge.dispatch(CsRechargeRequest {
                     account,
                     amount,
