@@ -15,6 +15,7 @@ pub mod api;
 pub mod auth;
 pub mod charts;
 pub mod chat;
+pub mod clock;
 pub mod i18n;
 pub mod nav;
 pub mod pages;

@@ -106,10 +106,7 @@ pub fn page_hidden() -> bool {
 /// A saved on/off preference (localStorage); `default` when unset.
 #[cfg(feature = "hydrate")]
 pub fn load_flag(key: &str, default: bool) -> bool {
-    leptos::prelude::window()
-        .local_storage()
-        .ok()
-        .flatten()
+    super::browser::storage()
         .and_then(|s| s.get_item(key).ok().flatten())
         .map_or(default, |v| v == "1")
 }
@@ -121,33 +118,10 @@ pub fn load_flag(_key: &str, default: bool) -> bool {
 
 #[cfg(feature = "hydrate")]
 pub fn save_flag(key: &str, on: bool) {
-    if let Some(s) = leptos::prelude::window().local_storage().ok().flatten() {
+    if let Some(s) = super::browser::storage() {
         let _ = s.set_item(key, if on { "1" } else { "0" });
     }
 }
 
 #[cfg(not(feature = "hydrate"))]
 pub fn save_flag(_key: &str, _on: bool) {}
-
-/// Milliseconds since the epoch of an RFC 3339 time (browser only).
-#[cfg(feature = "hydrate")]
-pub fn epoch_ms(rfc3339: &str) -> Option<f64> {
-    let ms = js_sys::Date::parse(rfc3339);
-    (!ms.is_nan()).then_some(ms)
-}
-
-#[cfg(not(feature = "hydrate"))]
-pub fn epoch_ms(_rfc3339: &str) -> Option<f64> {
-    None
-}
-
-/// The browser's clock (ms); 0 on the server.
-#[cfg(feature = "hydrate")]
-pub fn now_ms() -> f64 {
-    js_sys::Date::now()
-}
-
-#[cfg(not(feature = "hydrate"))]
-pub fn now_ms() -> f64 {
-    0.0
-}

@@ -52,10 +52,11 @@ pub struct ChatHandle {
 }
 
 fn now() -> f64 {
-    js_sys::Date::now()
+    crate::clock::now_ms()
 }
 
-fn storage() -> Option<web_sys::Storage> {
+/// The page's localStorage, if the browser gives one.
+pub(crate) fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 

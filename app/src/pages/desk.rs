@@ -281,12 +281,12 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     Effect::new(move |_| {
         sound_on.set(alert::load_flag(SOUND_KEY, true));
         notify_on.set(alert::notifications_allowed());
-        now.set(alert::now_ms());
+        now.set(crate::clock::now_ms());
     });
     #[cfg(feature = "hydrate")]
     {
         if let Ok(tick) = set_interval_with_handle(
-            move || now.set(alert::now_ms()),
+            move || now.set(crate::clock::now_ms()),
             std::time::Duration::from_secs(15),
         ) {
             on_cleanup(move || tick.clear());
@@ -454,7 +454,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                             let pending = s.status == "pending";
                             let created = s.created_at.clone();
                             let waited = move || {
-                                let (n, t) = (now.get(), alert::epoch_ms(&created));
+                                let (n, t) = (now.get(), crate::clock::epoch_ms(&created));
                                 t.filter(|_| n > 0.0).map(|t| {
                                     t_string!(i18n, chat.waiting, mins = minutes_between(t, n).to_string())
                                         .to_string()

@@ -471,19 +471,6 @@ pub fn PlayerDetail(is_super: bool) -> impl IntoView {
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time, in the browser.
-fn browser_ms(rfc3339: &str) -> Option<f64> {
-    #[cfg(feature = "hydrate")]
-    {
-        let ms = js_sys::Date::parse(rfc3339);
-        (!ms.is_nan()).then_some(ms)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = rfc3339;
-        None
-    }
-}
-
 fn browser_now_and_format(ms: f64) -> String {
     #[cfg(feature = "hydrate")]
     {
@@ -501,17 +488,6 @@ fn browser_now_and_format(ms: f64) -> String {
     {
         let _ = ms;
         String::new()
-    }
-}
-
-fn now_ms() -> f64 {
-    #[cfg(feature = "hydrate")]
-    {
-        js_sys::Date::now()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        0.0
     }
 }
 
@@ -545,10 +521,10 @@ fn PlayerActions(
         if !(1..=3650).contains(&d) {
             return None;
         }
-        let now = now_ms();
+        let now = crate::clock::now_ms();
         let base = expire
             .as_deref()
-            .and_then(browser_ms)
+            .and_then(crate::clock::epoch_ms)
             .unwrap_or(now)
             .max(now);
         Some(browser_now_and_format(base + d as f64 * 86_400_000.0))
