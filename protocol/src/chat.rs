@@ -240,8 +240,9 @@ pub struct Typing {
     pub is_typing: bool,
 }
 
-/// Every frame a client may send. Parsed in two steps by the server (the
-/// envelope, then `data` by `type`) so errors can name the request type.
+/// Every frame a client may send. The server parses a frame whole; one that
+/// fails is parsed again in two steps (the envelope, then `data` by `type`)
+/// so the error can name the request type and the field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum ClientFrame {

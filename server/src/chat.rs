@@ -11,6 +11,8 @@
 //! kicks slow consumers); a token that dies (logout, password change,
 //! disable, force sign-out, expiry) closes it with 4001.
 
+use std::future::Future;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -260,7 +262,11 @@ async fn run(
     tokio::pin!(expiry);
     let mut bucket = Bucket::new();
     // Only what the client sends counts as life: frames we write do not.
+    // One timer for the socket's life: hearing from the client only moves
+    // `heard`, and the timer, when it fires early, is set again from there.
     let mut heard = tokio::time::Instant::now();
+    let silence = tokio::time::sleep_until(heard + idle);
+    tokio::pin!(silence);
     loop {
         tokio::select! {
             frame = outbox.frames.recv() => {
@@ -274,8 +280,11 @@ async fn run(
                 return code.map(|c| (c, kick_reason(c)));
             }
             () = &mut expiry => return Some((CLOSE_AUTH_FAILED, "token expired")),
-            () = tokio::time::sleep_until(heard + idle) => {
-                return Some((1000, "idle timeout"));
+            () = &mut silence => {
+                if heard.elapsed() >= idle {
+                    return Some((1000, "idle timeout"));
+                }
+                silence.as_mut().reset(heard + idle);
             }
             incoming = socket.recv() => {
                 let message = match incoming {
@@ -334,10 +343,15 @@ async fn write(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
 }
 
 async fn write_raw(socket: &mut WebSocket, text: &str) -> bool {
-    matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Text(text.into()))).await,
-        Ok(Ok(()))
-    )
+    let send = socket.send(Message::Text(text.into()));
+    tokio::pin!(send);
+    // Nearly every write finishes at once; only one that has to wait for
+    // the peer arms a timer.
+    let first = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(done) => done.is_ok(),
+        Poll::Pending => matches!(tokio::time::timeout(WRITE_TIMEOUT, send).await, Ok(Ok(()))),
+    }
 }
 
 /// The `type` of a frame and, for messages, its `client_msg_id`, as far as
@@ -429,6 +443,14 @@ async fn handle(kefu: &Kefu, who: &Who, conn: u64, text: &str) -> Option<ServerF
         kind: String,
         #[serde(default)]
         data: serde_json::Value,
+    }
+    // A well-formed frame (nearly all of them) is parsed once; the slow
+    // path below only runs to say what is wrong with a bad one.
+    if let Ok(frame) = serde_json::from_str::<ClientFrame>(text) {
+        return match act(kefu, who, conn, frame).await {
+            Ok(answer) => answer,
+            Err(e) => Some(error_frame(&e, request_ids(text))),
+        };
     }
     let ids = request_ids(text);
     let envelope: Envelope = match serde_json::from_str(text) {
