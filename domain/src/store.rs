@@ -49,6 +49,19 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The database file, for SQLite files (not in-memory databases).
+    sqlite_file: Option<std::path::PathBuf>,
+}
+
+/// The file a `sqlite:` URL names; `None` for in-memory databases.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory");
+    (!memory).then(|| std::path::PathBuf::from(path))
 }
 
 /// The SQLite URL for a data directory: `sqlite://<dir>/kefu.db`.
@@ -73,8 +86,12 @@ impl Store {
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
         let pool_options = match backend {
             Backend::Sqlite => {
+                // No ping before each acquire: a ping is one more round trip
+                // to the connection's worker thread, for a file that cannot
+                // go away under us the way a server connection can.
                 AnyPoolOptions::new()
                     .max_connections(8)
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
@@ -95,7 +112,15 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend };
+        let sqlite_file = match backend {
+            Backend::Sqlite => sqlite_file(&url),
+            Backend::Postgres => None,
+        };
+        let store = Store {
+            pool,
+            backend,
+            sqlite_file,
+        };
         if backend == Backend::Sqlite {
             store.checkpoint_in_background();
         }
@@ -153,6 +178,11 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// The SQLite database file, when the store is one (not in memory).
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        self.sqlite_file.as_deref()
     }
 
     pub fn backend(&self) -> Backend {
@@ -286,5 +316,28 @@ pub mod testing {
                 "postgres://h/x"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_sqlite_file_of_a_url() {
+        let file = |url| super::sqlite_file(url);
+        assert_eq!(
+            file("sqlite:///data/kefu.db?mode=rwc"),
+            Some(PathBuf::from("/data/kefu.db"))
+        );
+        assert_eq!(file("sqlite://kefu.db"), Some(PathBuf::from("kefu.db")));
+        assert_eq!(
+            file("sqlite:data/kefu.db"),
+            Some(PathBuf::from("data/kefu.db"))
+        );
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("sqlite://:memory:"), None);
+        assert_eq!(file("sqlite://x.db?mode=memory&cache=shared"), None);
+        assert_eq!(file("postgres://h/db"), None);
     }
 }

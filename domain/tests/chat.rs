@@ -119,7 +119,8 @@ fn drain(o: &mut Outbox) -> Vec<ServerFrame> {
     out
 }
 
-#[tokio::test]
+// Two workers: senders on both threads at once, as in the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seq_is_contiguous_with_50_concurrent_senders() {
     let w = world(1).await;
     let s = w.kefu.create_session("liu.bei").await.unwrap();
@@ -176,6 +177,58 @@ async fn seq_is_contiguous_with_50_concurrent_senders() {
         })
         .collect();
     assert_eq!(seen, (2..=51).collect::<Vec<_>>());
+    w.db.finish().await;
+}
+
+/// While another transaction holds what the writer needs (SQLite's write
+/// lock; on PostgreSQL the chat's row), messages wait rather than fail, and
+/// are stored in the order they were sent once it is let go. Nothing waits
+/// on a tokio worker here: the test's one thread drives the holder.
+#[tokio::test]
+async fn messages_wait_for_a_held_write_lock_and_keep_their_order() {
+    let w = world(0).await;
+    let s = w.kefu.create_session("zhang.fei").await.unwrap();
+    let mut holder = w.kefu.store().begin_write().await.unwrap();
+    if w.kefu.store().backend() == domain::store::Backend::Postgres {
+        sqlx::query("SELECT 1 FROM chat_sessions WHERE id = $1 FOR UPDATE")
+            .bind(&s.session_id)
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    let began = std::time::Instant::now();
+    for i in 0..5 {
+        let kefu = w.kefu.clone();
+        let req = msg(
+            &s.session_id,
+            &format!("等一下 {i}"),
+            Some(&format!("w{i}")),
+        );
+        tasks.push(tokio::spawn(async move {
+            kefu.send_message(&player("zhang.fei"), &req, None).await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // 400 ms of sleeps; a writer waiting for the lock on this thread would
+    // have held it for the whole lock wait (5 s).
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(3),
+        "the runtime's thread was held for {:?}",
+        began.elapsed()
+    );
+    assert!(
+        tasks.iter().all(|t| !t.is_finished()),
+        "a message was answered while the lock was held"
+    );
+    holder.commit().await.unwrap();
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.unwrap().unwrap().seq);
+    }
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5], "stored in the order sent");
+    assert_eq!(all_seqs(&w, &s.session_id).await, vec![1, 2, 3, 4, 5]);
     w.db.finish().await;
 }
 

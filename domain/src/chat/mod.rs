@@ -6,7 +6,9 @@
 //!   client's `client_msg_id`; a resend with the same `client_msg_id` answers
 //!   the first acknowledgement and stores nothing;
 //! - `seq` is gap-free per session: every message and notice is written by
-//!   one writer task ([`writer`], group commit) that takes the seq from the
+//!   one writer at a time ([`writer`], group commit: a task over the pool,
+//!   or, on a SQLite file, whoever hands a message in while the writer's
+//!   connection is free) that takes the seq from the
 //!   session row in the same transaction as the insert and broadcasts in
 //!   the order it assigned, so every socket sees a session's frames in seq
 //!   order;
@@ -16,9 +18,9 @@
 //! - notices (accepted, transferred, ended, reopened) are stored in the thread
 //!   as `system` messages with their own seq, so a reconnecting client repairs
 //!   them with the same `after_seq` as messages;
-//! - commit and broadcast both happen in the writer task: a caller that goes
-//!   away (an HTTP client hanging up) cannot leave a committed message
-//!   unannounced;
+//! - commit and broadcast happen together in the writer, in a piece of work
+//!   no caller can cut short: a caller that goes away (an HTTP client
+//!   hanging up) cannot leave a committed message unannounced;
 //! - state changes (accept, transfer, end, clear) hold a per-session lock so
 //!   each change and its notice are not interleaved with another change.
 //!
@@ -29,6 +31,7 @@
 
 pub mod hub;
 pub mod presence;
+mod sqlite_writer;
 pub(crate) mod writer;
 
 use protocol::chat::{
@@ -665,11 +668,10 @@ impl Kefu {
     ) -> Result<MessageAck> {
         let content = validate_content(req)?;
         let session_id = validate_session_id(&req.session_id)?.to_owned();
-        let this = self.clone();
-        let actor = actor.clone();
-        // Commit and broadcast in their own task (see the module docs).
-        tokio::spawn(async move { this.send_inner(&actor, &session_id, content, origin).await })
-            .await?
+        // No task of its own: once handed to the writer, a message is
+        // stored and announced whether or not this caller stays (see the
+        // module docs).
+        self.send_inner(actor, &session_id, content, origin).await
     }
 
     async fn send_inner(
@@ -739,18 +741,16 @@ impl Kefu {
     ) -> Result<writer::Appended> {
         let queue = self.0.writer.get_or_init(|| writer::start(self)).clone();
         let (reply, answer) = tokio::sync::oneshot::channel();
-        queue
-            .send(writer::Job {
-                session_id: session_id.to_owned(),
-                author,
-                text,
-                content_type,
-                client_msg_id,
-                origin,
-                reply,
-            })
-            .await
-            .map_err(|_| Error::internal("chat writer stopped"))?;
+        let job = writer::Job {
+            session_id: session_id.to_owned(),
+            author,
+            text,
+            content_type,
+            client_msg_id,
+            origin,
+            reply,
+        };
+        queue.push(self, job).await?;
         answer
             .await
             .map_err(|_| Error::internal("chat writer dropped a message"))?
@@ -1155,22 +1155,27 @@ impl Kefu {
     }
 }
 
-pub(crate) async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<()> {
-    sqlx::query(&format!(
+/// Stores a message; its parameters are [`MessageRow`]'s fields in order.
+pub(crate) fn insert_message_sql() -> String {
+    format!(
         "INSERT INTO chat_messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    ))
-    .bind(&m.id)
-    .bind(&m.session_id)
-    .bind(m.seq)
-    .bind(&m.sender_type)
-    .bind(&m.sender)
-    .bind(&m.content)
-    .bind(&m.content_type)
-    .bind(&m.client_msg_id)
-    .bind(m.sent_at)
-    .bind(m.is_read)
-    .execute(conn)
-    .await?;
+    )
+}
+
+pub(crate) async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<()> {
+    sqlx::query(&insert_message_sql())
+        .bind(&m.id)
+        .bind(&m.session_id)
+        .bind(m.seq)
+        .bind(&m.sender_type)
+        .bind(&m.sender)
+        .bind(&m.content)
+        .bind(&m.content_type)
+        .bind(&m.client_msg_id)
+        .bind(m.sent_at)
+        .bind(m.is_read)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

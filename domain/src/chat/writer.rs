@@ -9,13 +9,20 @@
 //! assigned and broadcast in the same order, batch after batch. A batch
 //! whose transaction fails is retried one message per transaction, so one
 //! bad message cannot fail its neighbours.
+//!
+//! On a SQLite file the writer is not a task but a connection of its own
+//! that whoever hands a message in writes with when it is free
+//! ([`super::sqlite_writer`]); on PostgreSQL (and an in-memory SQLite) it
+//! is a tokio task over the pool. Both run the same statements and the
+//! same per-batch rules below, one writer at a time.
 
 use std::collections::HashMap;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::hub::{ConnId, Hub};
+use super::sqlite_writer::Combiner;
 use super::{insert_message, MessageRow, SessionRow, MESSAGE_COLS, SESSION_COLS};
 use protocol::chat::{ServerFrame, SessionUnread};
 
@@ -34,7 +41,7 @@ pub(crate) enum Author {
 }
 
 impl Author {
-    fn name(&self) -> &str {
+    pub(super) fn name(&self) -> &str {
         match self {
             Author::Player(a) | Author::Staff(a) => a,
             Author::System => "system",
@@ -61,24 +68,61 @@ pub(crate) struct Appended {
     pub session: Option<SessionRow>,
 }
 
-pub(crate) type Queue = mpsc::Sender<Job>;
+/// Where messages are handed to the writer.
+#[derive(Clone)]
+pub(crate) enum Queue {
+    /// The writer task over the pool.
+    Task(mpsc::Sender<Job>),
+    /// A SQLite file's own connection, written by whoever finds it free.
+    Sqlite(Arc<Combiner>),
+}
 
-/// Starts the writer for `kefu`; it ends when the last handle is dropped.
+impl Queue {
+    pub async fn push(&self, kefu: &Kefu, job: Job) -> Result<()> {
+        match self {
+            Queue::Task(tx) => tx
+                .send(job)
+                .await
+                .map_err(|_| Error::internal("chat writer stopped")),
+            Queue::Sqlite(c) => {
+                c.push(kefu, job);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Starts the writer for `kefu`; a writer task ends when the last handle is
+/// dropped.
 pub(crate) fn start(kefu: &Kefu) -> Queue {
+    if let Some(file) = kefu.store().sqlite_file() {
+        match Combiner::open(file) {
+            Ok(c) => return Queue::Sqlite(Arc::new(c)),
+            Err(e) => {
+                tracing::warn!(error = %e, "chat writer: own SQLite connection refused; using the pool");
+            }
+        }
+    }
     let (tx, rx) = mpsc::channel(QUEUE);
-    tokio::spawn(run(std::sync::Arc::downgrade(&kefu.0), rx));
-    tx
+    tokio::spawn(run(Arc::downgrade(&kefu.0), rx));
+    Queue::Task(tx)
+}
+
+/// The first job and whatever else is already waiting, up to [`MAX_BATCH`].
+fn gather(first: Job, rx: &mut mpsc::Receiver<Job>) -> Vec<Job> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 async fn run(kefu: Weak<KefuInner>, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let batch = gather(first, &mut rx);
         let Some(inner) = kefu.upgrade() else { break };
         let kefu = Kefu(inner);
         let outcomes = match write(&kefu, &batch).await {
@@ -95,132 +139,219 @@ async fn run(kefu: Weak<KefuInner>, mut rx: mpsc::Receiver<Job>) {
                 one_by_one
             }
         };
-        for (job, outcome) in batch.into_iter().zip(outcomes) {
-            if let Ok(Appended {
-                message,
-                session: Some(session),
-            }) = &outcome
-            {
-                publish(&kefu, &job, session, message);
-            }
-            let _ = job.reply.send(outcome);
+        deliver(&kefu, batch, outcomes);
+    }
+}
+
+/// Publishes each stored message in order, then answers each sender.
+pub(super) fn deliver(kefu: &Kefu, batch: Vec<Job>, outcomes: Vec<Result<Appended>>) {
+    for (job, outcome) in batch.into_iter().zip(outcomes) {
+        if let Ok(Appended {
+            message,
+            session: Some(session),
+        }) = &outcome
+        {
+            publish(kefu, &job, session, message);
+        }
+        let _ = job.reply.send(outcome);
+    }
+}
+
+/// The answer for a message the chat's state refused.
+fn changed() -> Error {
+    Error::Conflict("the chat changed while sending; try again".to_owned())
+}
+
+/// The UPDATE that takes a message's seq from its session, for one kind of
+/// author. Its parameters are [`UpdateArgs`], in order. It writes nothing
+/// (and returns no row) when the author may not write to the chat, or when
+/// the `client_msg_id` is already stored.
+pub(super) fn update_sql(author: &Author) -> String {
+    // Who may still write decides the guard; the counters follow the author.
+    // Only an agent's message may set the first response: other messages
+    // leave that column (and the analytics index on it) untouched.
+    let (guard, first_response) = match author {
+        Author::Player(_) => ("account = $6 AND status <> 'ended'", ""),
+        Author::Staff(_) => (
+            "agent = $6 AND status = 'active'",
+            ", first_response_at = COALESCE(first_response_at, $3)",
+        ),
+        Author::System => ("$6 = 'system'", ""),
+    };
+    format!(
+        "UPDATE chat_sessions SET last_seq = last_seq + 1, \
+         last_message = CASE WHEN $7 = 1 THEN last_message ELSE $2 END, \
+         last_message_at = CASE WHEN $7 = 1 THEN last_message_at ELSE $3 END, \
+         staff_unread = staff_unread + $4, player_unread = player_unread + $5{first_response} \
+         WHERE id = $1 AND {guard} AND NOT EXISTS (SELECT 1 FROM chat_messages \
+         WHERE session_id = $1 AND sender = $6 AND client_msg_id = $8) \
+         RETURNING {SESSION_COLS}"
+    )
+}
+
+/// The stored message a resend names (`$1` session, `$2` sender, `$3` id).
+pub(super) fn existing_sql() -> String {
+    format!(
+        "SELECT {MESSAGE_COLS} FROM chat_messages \
+         WHERE session_id = $1 AND sender = $2 AND client_msg_id = $3"
+    )
+}
+
+/// The parameters of [`update_sql`], `$1` to `$8`.
+pub(super) struct UpdateArgs<'a> {
+    pub session_id: &'a str,
+    pub preview: String,
+    pub now: i64,
+    pub staff_unread: i64,
+    pub player_unread: i64,
+    pub sender: &'a str,
+    pub keep_preview: i64,
+    pub client_msg_id: Option<&'a str>,
+}
+
+impl<'a> UpdateArgs<'a> {
+    pub fn of(job: &'a Job, now: i64) -> Self {
+        let (staff_unread, player_unread, keep_preview) = match job.author {
+            Author::Player(_) => (1, 0, 0),
+            Author::Staff(_) => (0, 1, 0),
+            Author::System => (0, 0, 1),
+        };
+        UpdateArgs {
+            session_id: &job.session_id,
+            preview: super::preview(&job.text),
+            now,
+            staff_unread,
+            player_unread,
+            sender: job.author.name(),
+            keep_preview,
+            client_msg_id: job.client_msg_id.as_deref(),
         }
     }
 }
 
-/// Stores a batch in one transaction; answers each job's outcome. An `Err`
-/// here means the transaction failed and nothing of the batch is stored.
+/// The message a job becomes once its session gave it `seq`.
+pub(super) fn new_message(job: &Job, seq: i64, now: i64) -> MessageRow {
+    MessageRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        session_id: job.session_id.clone(),
+        seq,
+        sender_type: match job.author {
+            Author::Player(_) => "user",
+            Author::Staff(_) => "customer_service",
+            Author::System => "system",
+        }
+        .to_owned(),
+        sender: job.author.name().to_owned(),
+        content: job.text.clone(),
+        content_type: job.content_type.clone(),
+        client_msg_id: job.client_msg_id.clone(),
+        sent_at: now,
+        is_read: i64::from(job.author == Author::System),
+    }
+}
+
+/// The outcomes of one batch so far, and which `client_msg_id`s it stored
+/// (a resend inside the same batch answers the first one's outcome).
+#[derive(Default)]
+pub(super) struct Outcomes<'j> {
+    pub all: Vec<Result<Appended>>,
+    stored: HashMap<(&'j str, &'j str, &'j str), usize>,
+}
+
+impl<'j> Outcomes<'j> {
+    /// Answers `job` if it repeats a message earlier in the batch.
+    pub fn repeated(&mut self, job: &'j Job) -> bool {
+        let Some(client_id) = job.client_msg_id.as_deref() else {
+            return false;
+        };
+        let key = (job.session_id.as_str(), job.author.name(), client_id);
+        let Some(&k) = self.stored.get(&key) else {
+            return false;
+        };
+        let answer = match &self.all[k] {
+            Ok(a) => Ok(Appended {
+                message: a.message.clone(),
+                session: None,
+            }),
+            Err(_) => Err(changed()),
+        };
+        self.all.push(answer);
+        true
+    }
+
+    /// Nothing was written for a job: the stored message it repeats, or a
+    /// refusal.
+    pub fn refused(&mut self, existing: Option<MessageRow>) {
+        self.all.push(match existing {
+            Some(message) => Ok(Appended {
+                message,
+                session: None,
+            }),
+            None => Err(changed()),
+        });
+    }
+
+    pub fn stored(&mut self, job: &'j Job, message: MessageRow, session: SessionRow) {
+        if let Some(client_id) = job.client_msg_id.as_deref() {
+            self.stored.insert(
+                (job.session_id.as_str(), job.author.name(), client_id),
+                self.all.len(),
+            );
+        }
+        self.all.push(Ok(Appended {
+            message,
+            session: Some(session),
+        }));
+    }
+}
+
+/// Stores a batch in one transaction over the pool; answers each job's
+/// outcome. An `Err` here means the transaction failed and nothing of the
+/// batch is stored.
 async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
     let now = crate::time::now_ms();
     let mut tx = kefu.store().begin_write().await?;
-    let mut out: Vec<Result<Appended>> = Vec::with_capacity(jobs.len());
-    let mut in_batch: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    let mut out = Outcomes::default();
     for job in jobs {
-        let sender = job.author.name();
-        if let Some(client_id) = job.client_msg_id.as_deref() {
-            if let Some(&k) = in_batch.get(&(job.session_id.as_str(), sender, client_id)) {
-                out.push(match &out[k] {
-                    Ok(a) => Ok(Appended {
-                        message: a.message.clone(),
-                        session: None,
-                    }),
-                    Err(_) => Err(Error::Conflict(
-                        "the chat changed while sending; try again".to_owned(),
-                    )),
-                });
-                continue;
-            }
+        if out.repeated(job) {
+            continue;
         }
-        // Who may still write decides the guard; the counters follow the author.
-        // Only an agent's message may set the first response: other messages
-        // leave that column (and the analytics index on it) untouched.
-        let (guard, staff_unread, player_unread, first_response, keep_preview) = match &job.author {
-            Author::Player(_) => ("account = $6 AND status <> 'ended'", 1, 0, "", 0),
-            Author::Staff(_) => (
-                "agent = $6 AND status = 'active'",
-                0,
-                1,
-                ", first_response_at = COALESCE(first_response_at, $3)",
-                0,
-            ),
-            Author::System => ("$6 = 'system'", 0, 0, "", 1),
-        };
-        let updated: Option<SessionRow> = sqlx::query_as(&format!(
-            "UPDATE chat_sessions SET last_seq = last_seq + 1, \
-             last_message = CASE WHEN $7 = 1 THEN last_message ELSE $2 END, \
-             last_message_at = CASE WHEN $7 = 1 THEN last_message_at ELSE $3 END, \
-             staff_unread = staff_unread + $4, player_unread = player_unread + $5{first_response} \
-             WHERE id = $1 AND {guard} AND NOT EXISTS (SELECT 1 FROM chat_messages \
-             WHERE session_id = $1 AND sender = $6 AND client_msg_id = $8) \
-             RETURNING {SESSION_COLS}"
-        ))
-        .bind(&job.session_id)
-        .bind(super::preview(&job.text))
-        .bind(now)
-        .bind(staff_unread)
-        .bind(player_unread)
-        .bind(sender)
-        .bind(keep_preview)
-        .bind(job.client_msg_id.as_deref())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let a = UpdateArgs::of(job, now);
+        let updated: Option<SessionRow> = sqlx::query_as(&update_sql(&job.author))
+            .bind(a.session_id)
+            .bind(a.preview)
+            .bind(a.now)
+            .bind(a.staff_unread)
+            .bind(a.player_unread)
+            .bind(a.sender)
+            .bind(a.keep_preview)
+            .bind(a.client_msg_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(updated) = updated else {
             // Nothing written: a resend of a stored message (answer its
             // first acknowledgement), or the chat's state forbids it. Only
             // this rare path pays for the lookup.
             let existing: Option<MessageRow> = match job.client_msg_id.as_deref() {
                 Some(client_id) => {
-                    sqlx::query_as(&format!(
-                        "SELECT {MESSAGE_COLS} FROM chat_messages \
-                         WHERE session_id = $1 AND sender = $2 AND client_msg_id = $3"
-                    ))
-                    .bind(&job.session_id)
-                    .bind(sender)
-                    .bind(client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
+                    sqlx::query_as(&existing_sql())
+                        .bind(&job.session_id)
+                        .bind(job.author.name())
+                        .bind(client_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
                 }
                 None => None,
             };
-            out.push(match existing {
-                Some(message) => Ok(Appended {
-                    message,
-                    session: None,
-                }),
-                None => Err(Error::Conflict(
-                    "the chat changed while sending; try again".to_owned(),
-                )),
-            });
+            out.refused(existing);
             continue;
         };
-        let message = MessageRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            session_id: job.session_id.clone(),
-            seq: updated.last_seq,
-            sender_type: match job.author {
-                Author::Player(_) => "user",
-                Author::Staff(_) => "customer_service",
-                Author::System => "system",
-            }
-            .to_owned(),
-            sender: sender.to_owned(),
-            content: job.text.clone(),
-            content_type: job.content_type.clone(),
-            client_msg_id: job.client_msg_id.clone(),
-            sent_at: now,
-            is_read: i64::from(job.author == Author::System),
-        };
+        let message = new_message(job, updated.last_seq, now);
         insert_message(&mut tx, &message).await?;
-        if let Some(client_id) = job.client_msg_id.as_deref() {
-            in_batch.insert((job.session_id.as_str(), sender, client_id), out.len());
-        }
-        out.push(Ok(Appended {
-            message,
-            session: Some(updated),
-        }));
+        out.stored(job, message, updated);
     }
     tx.commit().await?;
-    Ok(out)
+    Ok(out.all)
 }
 
 /// Tells everyone who should know about a stored message: the player's
