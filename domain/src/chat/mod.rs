@@ -670,8 +670,9 @@ impl Kefu {
         let session_id = validate_session_id(&req.session_id)?.to_owned();
         // No task of its own: once handed to the writer, a message is
         // stored and announced whether or not this caller stays (see the
-        // module docs).
-        self.send_inner(actor, &session_id, content, origin).await
+        // module docs). Boxed so that every socket's task does not carry
+        // room for this (large) future while it sits idle.
+        Box::pin(self.send_inner(actor, &session_id, content, origin)).await
     }
 
     async fn send_inner(

@@ -92,14 +92,17 @@ impl Combiner {
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
         {
+            let held = Writing(&self.writing);
             let drained = self.drain(kefu, &mut lock(&self.conn), false);
             if !drained {
                 // The write lock is taken: wait for it off the runtime. The
                 // blocking thread is the writer now (`writing` stays set).
+                std::mem::forget(held);
                 let this = Arc::clone(self);
                 let kefu = kefu.clone();
                 tokio::task::spawn_blocking(move || {
                     {
+                        let _held = Writing(&this.writing);
                         let mut conn = lock(&this.conn);
                         let waited = conn
                             .busy_timeout(LOCK_WAIT)
@@ -108,14 +111,13 @@ impl Combiner {
                             tracing::error!(error = %e, "chat writer: cannot set the lock wait");
                         }
                     }
-                    this.writing.store(false, Ordering::Release);
                     if !lock(&this.waiting).is_empty() {
                         this.write_waiting(&kefu);
                     }
                 });
                 return;
             }
-            self.writing.store(false, Ordering::Release);
+            drop(held);
             if lock(&self.waiting).is_empty() {
                 return;
             }
@@ -166,6 +168,17 @@ impl Combiner {
             };
             writer::deliver(kefu, batch, outcomes);
         }
+    }
+}
+
+/// Lets go of `writing` when dropped, also when a write panics (the next
+/// sender then becomes the writer instead of every message waiting on one
+/// that is gone).
+struct Writing<'a>(&'a AtomicBool);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
