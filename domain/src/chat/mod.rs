@@ -1164,7 +1164,7 @@ pub(crate) fn insert_message_sql() -> String {
 }
 
 pub(crate) async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<()> {
-    sqlx::query(&insert_message_sql())
+    sqlx::query(&writer::SQL.insert)
         .bind(&m.id)
         .bind(&m.session_id)
         .bind(m.seq)

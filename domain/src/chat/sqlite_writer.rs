@@ -27,14 +27,14 @@
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{
     params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
 };
 
-use super::writer::{self, Appended, Job, Outcomes, UpdateArgs, MAX_BATCH};
+use super::writer::{self, Appended, Job, Outcomes, Statements, UpdateArgs, MAX_BATCH};
 use super::{MessageRow, SessionRow};
 use crate::{Error, Kefu, Result};
 
@@ -189,11 +189,8 @@ fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
-/// SQLite numbers parameters `?N`; the shared statements are written `$N`
-/// (which SQLite would take for names).
-fn numbered(sql: &str) -> String {
-    sql.replace('$', "?")
-}
+/// The writer's statements as rusqlite binds them.
+static SQL: LazyLock<Statements> = LazyLock::new(|| writer::SQL.numbered());
 
 /// Stores a batch in one transaction; as the pool writer's `write`. An
 /// `Err` means nothing of the batch is stored (the transaction rolled back
@@ -208,7 +205,7 @@ fn write(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<App
         }
         let a = UpdateArgs::of(job, now);
         let updated = tx
-            .prepare_cached(&numbered(&writer::update_sql(&job.author)))?
+            .prepare_cached(SQL.update(&job.author))?
             .query_row(
                 params![
                     a.session_id,
@@ -226,7 +223,7 @@ fn write(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<App
         let Some(updated) = updated else {
             let existing = match job.client_msg_id.as_deref() {
                 Some(client_id) => tx
-                    .prepare_cached(&numbered(&writer::existing_sql()))?
+                    .prepare_cached(&SQL.existing)?
                     .query_row(
                         params![job.session_id, job.author.name(), client_id],
                         message_row,
@@ -238,19 +235,18 @@ fn write(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<App
             continue;
         };
         let m = writer::new_message(job, updated.last_seq, now);
-        tx.prepare_cached(&numbered(&super::insert_message_sql()))?
-            .execute(params![
-                m.id,
-                m.session_id,
-                m.seq,
-                m.sender_type,
-                m.sender,
-                m.content,
-                m.content_type,
-                m.client_msg_id,
-                m.sent_at,
-                m.is_read
-            ])?;
+        tx.prepare_cached(&SQL.insert)?.execute(params![
+            m.id,
+            m.session_id,
+            m.seq,
+            m.sender_type,
+            m.sender,
+            m.content,
+            m.content_type,
+            m.client_msg_id,
+            m.sent_at,
+            m.is_read
+        ])?;
         out.stored(job, m, updated);
     }
     tx.commit()?;

@@ -17,7 +17,7 @@
 //! same per-batch rules below, one writer at a time.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, LazyLock, Weak};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -166,7 +166,7 @@ fn changed() -> Error {
 /// author. Its parameters are [`UpdateArgs`], in order. It writes nothing
 /// (and returns no row) when the author may not write to the chat, or when
 /// the `client_msg_id` is already stored.
-pub(super) fn update_sql(author: &Author) -> String {
+fn update_sql(author: &Author) -> String {
     // Who may still write decides the guard; the counters follow the author.
     // Only an agent's message may set the first response: other messages
     // leave that column (and the analytics index on it) untouched.
@@ -190,11 +190,51 @@ pub(super) fn update_sql(author: &Author) -> String {
 }
 
 /// The stored message a resend names (`$1` session, `$2` sender, `$3` id).
-pub(super) fn existing_sql() -> String {
+fn existing_sql() -> String {
     format!(
         "SELECT {MESSAGE_COLS} FROM chat_messages \
          WHERE session_id = $1 AND sender = $2 AND client_msg_id = $3"
     )
+}
+
+/// The writer's statements, built once (not for every message).
+pub(super) struct Statements {
+    /// [`update_sql`] for a player, staff and the system.
+    update: [String; 3],
+    pub existing: String,
+    pub insert: String,
+}
+
+/// The statements with `$N` parameters, as sqlx takes them.
+pub(super) static SQL: LazyLock<Statements> = LazyLock::new(|| Statements {
+    update: [
+        update_sql(&Author::Player(String::new())),
+        update_sql(&Author::Staff(String::new())),
+        update_sql(&Author::System),
+    ],
+    existing: existing_sql(),
+    insert: super::insert_message_sql(),
+});
+
+impl Statements {
+    pub fn update(&self, author: &Author) -> &str {
+        &self.update[match author {
+            Author::Player(_) => 0,
+            Author::Staff(_) => 1,
+            Author::System => 2,
+        }]
+    }
+
+    /// The same statements with `?N` parameters: SQLite takes `$N` for
+    /// names, and rusqlite binds by number.
+    pub fn numbered(&self) -> Statements {
+        let n = |sql: &str| sql.replace('$', "?");
+        Statements {
+            update: self.update.each_ref().map(|u| n(u)),
+            existing: n(&self.existing),
+            insert: n(&self.insert),
+        }
+    }
 }
 
 /// The parameters of [`update_sql`], `$1` to `$8`.
@@ -317,7 +357,7 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
             continue;
         }
         let a = UpdateArgs::of(job, now);
-        let updated: Option<SessionRow> = sqlx::query_as(&update_sql(&job.author))
+        let updated: Option<SessionRow> = sqlx::query_as(SQL.update(&job.author))
             .bind(a.session_id)
             .bind(a.preview)
             .bind(a.now)
@@ -334,7 +374,7 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
             // this rare path pays for the lookup.
             let existing: Option<MessageRow> = match job.client_msg_id.as_deref() {
                 Some(client_id) => {
-                    sqlx::query_as(&existing_sql())
+                    sqlx::query_as(&SQL.existing)
                         .bind(&job.session_id)
                         .bind(job.author.name())
                         .bind(client_id)
