@@ -45,6 +45,32 @@ impl Backend {
     }
 }
 
+/// How big SQLite's write-ahead log may grow, in bytes, before the
+/// background checkpoint empties it. A PASSIVE checkpoint never blocks a
+/// writer, but under writes that never pause it never reaches the log's
+/// end either, and the log only starts over once one has: the chat load
+/// tool grew it to 1 GiB in 10 s, without bound. Past this size a TRUNCATE
+/// checkpoint holds writers back while it copies what the PASSIVE one left
+/// and cuts the file to nothing (measured here: cutting 1 GiB takes
+/// 165–325 ms), on the checkpoint's own connection, off the runtime.
+const WAL_LIMIT_BYTES: i64 = 1 << 30;
+
+/// The background checkpoint's settings (SQLite files only).
+#[derive(Clone, Copy, Debug)]
+struct Checkpoints {
+    every: Duration,
+    wal_limit_bytes: i64,
+}
+
+impl Default for Checkpoints {
+    fn default() -> Self {
+        Checkpoints {
+            every: Duration::from_secs(1),
+            wal_limit_bytes: WAL_LIMIT_BYTES,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
@@ -64,6 +90,30 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     (!memory).then(|| std::path::PathBuf::from(path))
 }
 
+/// One round of the background checkpoint (see
+/// [`Store::checkpoint_in_background`]).
+async fn checkpoint(pool: &AnyPool, wal_limit_bytes: i64) -> Result<()> {
+    // (busy, frames in the log, frames copied back)
+    let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(pool)
+        .await?;
+    let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(pool).await?;
+    if frames.saturating_mul(page_size) > wal_limit_bytes {
+        let started = std::time::Instant::now();
+        let (busy, _, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(pool)
+            .await?;
+        tracing::info!(
+            frames,
+            copied,
+            busy,
+            ms = started.elapsed().as_millis() as u64,
+            "the WAL outgrew its limit: writers held back while it was emptied"
+        );
+    }
+    Ok(())
+}
+
 /// The SQLite URL for a data directory: `sqlite://<dir>/kefu.db`.
 pub fn sqlite_url_in(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("kefu.db").display())
@@ -73,6 +123,10 @@ impl Store {
     /// Connects without migrating. SQLite files are created if missing and
     /// opened in WAL mode with a busy timeout.
     pub async fn connect(url: &str) -> Result<Self> {
+        Store::connect_with(url, Checkpoints::default()).await
+    }
+
+    async fn connect_with(url: &str, checkpoints: Checkpoints) -> Result<Self> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let backend = Backend::from_url(url)?;
@@ -122,28 +176,27 @@ impl Store {
             sqlite_file,
         };
         if backend == Backend::Sqlite {
-            store.checkpoint_in_background();
+            store.checkpoint_in_background(checkpoints);
         }
         Ok(store)
     }
 
     /// SQLite: copies the WAL back into the database once a second with a
     /// PASSIVE checkpoint (it never blocks readers or the writer), so no
-    /// request pays for a checkpoint. Ends when the pool closes.
-    fn checkpoint_in_background(&self) {
+    /// request pays for a checkpoint; and when the log has outgrown its
+    /// limit, a TRUNCATE one (see [`WAL_LIMIT_BYTES`]). Ends when the pool
+    /// closes.
+    fn checkpoint_in_background(&self, settings: Checkpoints) {
         let pool = self.pool.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut tick = tokio::time::interval(settings.every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
                 if pool.is_closed() {
                     break;
                 }
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&pool)
-                    .await
-                {
+                if let Err(e) = checkpoint(&pool, settings.wal_limit_bytes).await {
                     if pool.is_closed() {
                         break;
                     }
@@ -322,6 +375,58 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+    use std::time::{Duration, Instant};
+
+    /// Writes that never pause: the log still starts over once it is past
+    /// its limit. (With the limit out of reach the log ended at 228 MB after
+    /// 73 MB written, against 7 MB with it: a PASSIVE checkpoint alone never
+    /// catches up.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_stays_bounded_under_writes_that_never_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let limit: i64 = 1 << 20;
+        let store = super::Store::connect_with(
+            &super::sqlite_url_in(dir.path()),
+            super::Checkpoints {
+                every: Duration::from_millis(100),
+                wal_limit_bytes: limit,
+            },
+        )
+        .await
+        .unwrap();
+        sqlx::query("CREATE TABLE filler (x BLOB NOT NULL)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let blob = vec![7u8; 4000];
+        let mut written: u64 = 0;
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until {
+            sqlx::query("INSERT INTO filler (x) VALUES ($1)")
+                .bind(blob.clone())
+                .execute(store.pool())
+                .await
+                .unwrap();
+            written += blob.len() as u64;
+        }
+        let wal = std::fs::metadata(dir.path().join("kefu.db-wal"))
+            .unwrap()
+            .len();
+        assert!(
+            written > 16 * limit as u64,
+            "too little written to tell: {written} B"
+        );
+        assert!(
+            wal < written / 4,
+            "the log holds {wal} B after {written} B written"
+        );
+        let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM filler")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows as u64, written / blob.len() as u64, "every row kept");
+        store.close().await;
+    }
 
     #[test]
     fn the_sqlite_file_of_a_url() {
