@@ -36,8 +36,16 @@ pub fn router(state: AppState) -> Router {
     let routes = routes();
     let pkg_dir =
         std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    // The release build writes each file's brotli and gzip copies beside it
+    // (`cargo leptos build --release --precompress`, brotli at its highest
+    // level); they are served as they are, and on-the-fly compression (at a
+    // lower level) is left for a build without them.
     let pkg = Router::new()
-        .fallback_service(ServeDir::new(pkg_dir))
+        .fallback_service(
+            ServeDir::new(pkg_dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),

@@ -194,3 +194,45 @@ async fn server_function_from_another_origin_is_refused() {
     assert_eq!(st, 200, "still signed in");
     s.stop().await;
 }
+
+/// The release build's precompressed copies of `/pkg` files (brotli at its
+/// highest level) are what a browser that accepts them gets, as they are;
+/// a client that accepts neither gets the file itself.
+#[tokio::test]
+async fn pkg_files_are_served_precompressed() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(pkg.join("kefu.js"), "export const plain = 1;").unwrap();
+    std::fs::write(pkg.join("kefu.js.br"), b"brotli bytes").unwrap();
+    std::fs::write(pkg.join("kefu.js.gz"), b"gzip bytes").unwrap();
+    let s = TestServer::start_with_site(site.path().to_str().unwrap()).await;
+    let fetch = |encoding: &'static str| {
+        let req = s.http.get(s.url("/pkg/kefu.js"));
+        async move {
+            let r = req
+                .header("accept-encoding", encoding)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{encoding}");
+            let header = r
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (header, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    assert_eq!(
+        fetch("gzip, deflate, br").await,
+        (Some("br".into()), b"brotli bytes".to_vec())
+    );
+    assert_eq!(
+        fetch("gzip").await,
+        (Some("gzip".into()), b"gzip bytes".to_vec())
+    );
+    assert_eq!(
+        fetch("identity").await,
+        (None, b"export const plain = 1;".to_vec())
+    );
+}

@@ -33,6 +33,15 @@ impl TestServer {
 
     /// A server whose chat sockets close after `idle` of silence.
     pub async fn start_with_idle(idle: std::time::Duration) -> Self {
+        Self::start_with(idle, "target/site").await
+    }
+
+    /// A server that serves its site (`/pkg`) from `site_root`.
+    pub async fn start_with_site(site_root: &str) -> Self {
+        Self::start_with(server::chat::IDLE_TIMEOUT, site_root).await
+    }
+
+    async fn start_with(idle: std::time::Duration, site_root: &str) -> Self {
         let db = TestStore::new().await;
         let kefu = Kefu::new(
             db.store.clone(),
@@ -55,7 +64,7 @@ impl TestServer {
             kefu: kefu.clone(),
             leptos_options: LeptosOptions::builder()
                 .output_name("kefu")
-                .site_root("target/site")
+                .site_root(site_root)
                 .site_pkg_dir("pkg")
                 .build(),
             api_key: Some(API_KEY.to_owned()),
