@@ -289,3 +289,87 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
         is_read: r.get(9)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use protocol::chat::SendMessageRequest;
+    use protocol::players::PlayerInput;
+
+    use crate::auth::Principal;
+    use crate::chat::Actor;
+    use crate::store::{sqlite_url_in, Store};
+    use crate::time::BusinessClock;
+    use crate::{staff, Error, Kefu, Role};
+
+    /// A batch whose lock never comes: the writer waits [`super::LOCK_WAIT`]
+    /// off the runtime, then answers with an error and stores nothing;
+    /// once the lock is free, the resend (same `client_msg_id`) is stored
+    /// as seq 1, once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_message_that_never_gets_the_lock_fails_and_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&sqlite_url_in(dir.path())).await.unwrap();
+        let kefu = Kefu::new(store.clone(), b"k", BusinessClock::default());
+        let boss = staff::create(&store, "boss", "password-123", Role::Super)
+            .await
+            .unwrap();
+        let admin = Principal {
+            id: boss.id,
+            username: boss.username,
+            role: Role::Super,
+            jti: String::new(),
+            exp: 0,
+            ip: String::new(),
+        };
+        let account = PlayerInput {
+            account: Some("liu.bei".into()),
+            ..Default::default()
+        };
+        kefu.create_player(&admin, &account).await.unwrap();
+        let chat = kefu.create_session("liu.bei").await.unwrap();
+        let req = SendMessageRequest {
+            session_id: chat.session_id.clone(),
+            content: "在吗".into(),
+            content_type: None,
+            client_msg_id: Some("c-1".into()),
+        };
+        let player = Actor::Player("liu.bei".into());
+
+        let holder = store.begin_write().await.unwrap();
+        let began = Instant::now();
+        let sent = {
+            let (kefu, req, player) = (kefu.clone(), req.clone(), player.clone());
+            tokio::spawn(async move { kefu.send_message(&player, &req, None).await })
+        };
+        let answer = tokio::time::timeout(Duration::from_secs(15), sent)
+            .await
+            .expect("the sender is answered")
+            .unwrap();
+        let waited = began.elapsed();
+        assert!(matches!(answer, Err(Error::Internal(_))), "{answer:?}");
+        assert!(
+            waited >= super::LOCK_WAIT - Duration::from_millis(500),
+            "gave up after {waited:?}"
+        );
+        holder.rollback().await.unwrap();
+
+        let (stored,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM chat_messages WHERE session_id = $1")
+                .bind(&chat.session_id)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(stored, 0);
+        assert_eq!(
+            kefu.session_row(&chat.session_id).await.unwrap().last_seq,
+            0
+        );
+        let again = kefu.send_message(&player, &req, None).await.unwrap();
+        assert_eq!(again.seq, 1);
+        let again = kefu.send_message(&player, &req, None).await.unwrap();
+        assert_eq!(again.seq, 1, "a resend stores nothing new");
+        store.close().await;
+    }
+}
