@@ -155,6 +155,60 @@ test("a message left unsent in the outbox is sent after a reload", async ({ brow
   for (const s of [agent, player]) await s.context.close();
 });
 
+test("a tab closed with a message unsent leaves it to the next tab, whatever another tab wrote", async ({ browser, request }) => {
+  const username = await newAgent(request, "tb");
+  const agent = await openDesk(browser, username);
+  const account = `tabs.${Date.now()}`;
+  const { player } = await acceptedChat(browser, request, agent, account, "你好");
+  const key = `kefu.outbox.staff.${username}`;
+  const stored = (page: typeof agent.page) => page.evaluate((k) => localStorage.getItem(k) ?? "[]", key);
+  const openTab = async () => {
+    const page = await agent.context.newPage();
+    await page.goto("/desk");
+    await hydrated(page);
+    await expect(page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+    await chatRow(page, "mine", account).click();
+    await expect(page.getByTestId("composer")).toBeEnabled();
+    return page;
+  };
+  const second = await openTab();
+
+  // The first tab's messages never reach the server from now on.
+  await agent.page.routeWebSocket(/\/api\/ws\/chat/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      if (!String(m).includes('"type":"message"')) server.send(m);
+    });
+  });
+  await agent.page.reload();
+  await hydrated(agent.page);
+  await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  await chatRow(agent.page, "mine", account).click();
+  await expect(agent.page.getByTestId("composer")).toBeEnabled();
+  await say(agent.page, "第一页没发出去");
+  await expect(agent.page.getByTestId("msg").filter({ hasText: "第一页没发出去" })).toHaveAttribute("data-state", "sending");
+  expect(await stored(agent.page)).toContain("第一页没发出去");
+
+  // The second tab sends one of its own, which is acknowledged: the
+  // first tab's message stays in the store all the same.
+  await say(second, "第二页发出了");
+  await expect(player.page.getByTestId("thread").getByText("第二页发出了")).toHaveCount(1);
+  await expect(second.getByTestId("msg").filter({ hasText: "第二页发出了" })).not.toHaveAttribute("data-state", "sending");
+  await expect.poll(() => stored(second)).not.toContain("第二页发出了");
+  expect(await stored(second)).toContain("第一页没发出去");
+
+  // The first tab closes unsent; a tab opened next sends its message, once.
+  await agent.page.close();
+  await expect(player.page.getByTestId("thread").getByText("第一页没发出去")).toHaveCount(0);
+  const third = await openTab();
+  await expect(player.page.getByTestId("thread").getByText("第一页没发出去")).toHaveCount(1);
+  await expect(third.getByTestId("thread").getByText("第一页没发出去")).toHaveCount(1);
+  await expect.poll(() => stored(third)).not.toContain("第一页没发出去");
+  await player.page.waitForTimeout(1000);
+  await expect(player.page.getByTestId("thread").getByText("第一页没发出去")).toHaveCount(1);
+  for (const s of [agent, player]) await s.context.close();
+});
+
 test("unread badges, the tab title count, sound and desktop notifications", async ({ browser, request }) => {
   const agent = await openDesk(browser, await newAgent(request, "ur"));
   // Record desktop notifications instead of showing them.

@@ -296,11 +296,19 @@ impl ChatHandle {
                 }
                 Action::Persist => self.with(|i| {
                     if let Some(s) = storage() {
-                        let unsent = i.machine.borrow().unsent();
-                        if unsent.is_empty() {
-                            let _ = s.remove_item(&i.config.storage_key);
-                        } else if let Ok(text) = serde_json::to_string(&unsent) {
-                            let _ = s.set_item(&i.config.storage_key, &text);
+                        let key = &i.config.storage_key;
+                        // Other tabs of the same person write this key too.
+                        let stored: Vec<OutMsg> = s
+                            .get_item(key)
+                            .ok()
+                            .flatten()
+                            .and_then(|text| serde_json::from_str(&text).ok())
+                            .unwrap_or_default();
+                        let keep = i.machine.borrow_mut().to_store(stored);
+                        if keep.is_empty() {
+                            let _ = s.remove_item(key);
+                        } else if let Ok(text) = serde_json::to_string(&keep) {
+                            let _ = s.set_item(key, &text);
                         }
                     }
                 }),

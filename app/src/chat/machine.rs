@@ -18,7 +18,7 @@
 //! - every reconnect, and every message whose seq skips ahead, asks for the
 //!   gap with `after_seq`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +117,9 @@ pub struct Client {
     /// Which sessions' threads are kept gap-free (see [`Client::focus`]).
     pub track: Track,
     ping_sent_at: Option<u64>,
+    /// Every message this client has had in its outbox (see
+    /// [`Client::to_store`]).
+    known: BTreeSet<String>,
 }
 
 /// Whose gaps the client repairs. The widget shows every chat of its
@@ -143,6 +146,7 @@ impl Default for Client {
             last_seq: BTreeMap::new(),
             track: Track::All,
             ping_sent_at: None,
+            known: BTreeSet::new(),
         }
     }
 }
@@ -163,7 +167,7 @@ fn message_frame(m: &OutMsg) -> String {
 impl Client {
     /// A client that restores an outbox saved before a reload.
     pub fn with_outbox(saved: Vec<OutMsg>) -> Self {
-        let outbox = saved
+        let outbox: Vec<OutMsg> = saved
             .into_iter()
             .filter(|m| m.state != MsgState::Sent)
             .map(|m| OutMsg {
@@ -176,6 +180,7 @@ impl Client {
             })
             .collect();
         Client {
+            known: outbox.iter().map(|m| m.client_msg_id.clone()).collect(),
             outbox,
             ..Client::default()
         }
@@ -418,6 +423,25 @@ impl Client {
         self.outbox.retain(|m| m.state != MsgState::Sent);
     }
 
+    /// What to save across a reload, given what the store holds now
+    /// (`stored`). Two tabs of one person share the store: it keeps this
+    /// client's unsent messages, and those another tab wrote that this
+    /// client never had (a message this client had is either still unsent
+    /// here, or acknowledged, and then dropped). So a tab that closes with
+    /// messages unsent leaves them to the next tab opened, whatever the
+    /// other tabs wrote meanwhile.
+    pub fn to_store(&mut self, stored: Vec<OutMsg>) -> Vec<OutMsg> {
+        self.known
+            .extend(self.outbox.iter().map(|m| m.client_msg_id.clone()));
+        let mut keep = self.unsent();
+        keep.extend(
+            stored
+                .into_iter()
+                .filter(|m| !self.known.contains(&m.client_msg_id)),
+        );
+        keep
+    }
+
     /// Messages to save across a reload.
     pub fn unsent(&self) -> Vec<OutMsg> {
         self.outbox
@@ -469,6 +493,39 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ids(list: &[OutMsg]) -> Vec<&str> {
+        list.iter().map(|m| m.client_msg_id.as_str()).collect()
+    }
+
+    #[test]
+    fn two_tabs_keep_each_others_unsent_messages_in_the_store() {
+        // Tab A writes a1 and cannot send it; tab B, opened before, sends b1.
+        let mut a = Client::with_outbox(Vec::new());
+        let mut b = Client::with_outbox(Vec::new());
+        let mut stored = Vec::new();
+        a.send("s", "a1", "a1".into(), 0.0);
+        stored = a.to_store(stored);
+        assert_eq!(ids(&stored), ["a1"]);
+        b.send("s", "b1", "b1".into(), 0.0);
+        stored = b.to_store(stored);
+        assert_eq!(ids(&stored), ["b1", "a1"]);
+        // b1 is acknowledged: B drops it, and keeps a1, which it never had.
+        b.outbox[0].state = MsgState::Sent;
+        stored = b.to_store(stored);
+        assert_eq!(ids(&stored), ["a1"]);
+        b.forget_sent();
+        stored = b.to_store(stored);
+        assert_eq!(ids(&stored), ["a1"]);
+        // A tab opened now takes a1 over, and drops it once acknowledged.
+        let mut c = Client::with_outbox(stored.clone());
+        assert_eq!(ids(&c.outbox), ["a1"]);
+        c.outbox[0].state = MsgState::Sent;
+        stored = c.to_store(stored);
+        assert!(stored.is_empty(), "{stored:?}");
+        // A's own copy stays until A hears its acknowledgement.
+        assert_eq!(ids(&a.to_store(stored.clone())), ["a1"]);
+    }
 
     #[test]
     fn backoff_doubles_to_the_cap_and_waits_longer_after_client_errors() {
