@@ -279,7 +279,11 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     // Browser-only state, read after hydration so the first render matches
     // the server's.
     Effect::new(move |_| {
-        sound_on.set(alert::load_flag(SOUND_KEY, true));
+        let sound = alert::load_flag(SOUND_KEY, true);
+        sound_on.set(sound);
+        if sound {
+            request_idle_callback(alert::warm_up);
+        }
         notify_on.set(alert::notifications_allowed());
         now.set(crate::clock::now_ms());
     });
@@ -597,6 +601,9 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                         let on = event_target_checked(&ev);
                         sound_on.set(on);
                         alert::save_flag(SOUND_KEY, on);
+                        if on {
+                            alert::warm_up();
+                        }
                     }
                 />
                 " "{t!(i18n, chat.sound)}
