@@ -9,6 +9,7 @@ import {
   API_KEY,
   STAFF_PASSWORD,
   chatRow,
+  holdMessages,
   hydrated,
   openDesk,
   openWidget,
@@ -123,14 +124,7 @@ test("a message left unsent in the outbox is sent after a reload", async ({ brow
   const { player } = await acceptedChat(browser, request, agent, account, "你好");
 
   // From now on the socket still works, but the server never receives our messages.
-  let hold = true;
-  await agent.page.routeWebSocket(/\/api\/ws\/chat/, (ws) => {
-    const server = ws.connectToServer();
-    ws.onMessage((m) => {
-      if (hold && String(m).includes('"type":"message"')) return;
-      server.send(m);
-    });
-  });
+  const release = await holdMessages(agent.page);
   await agent.page.reload();
   await hydrated(agent.page);
   await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
@@ -141,7 +135,7 @@ test("a message left unsent in the outbox is sent after a reload", async ({ brow
   const saved = await agent.page.evaluate((k) => localStorage.getItem(k), `kefu.outbox.staff.${username}`);
   expect(saved).toContain("重载后送达");
 
-  hold = false;
+  release();
   await agent.page.reload();
   await hydrated(agent.page);
   await expect(player.page.getByTestId("thread").getByText("重载后送达")).toHaveCount(1);
@@ -174,12 +168,7 @@ test("a tab closed with a message unsent leaves it to the next tab, whatever ano
   const second = await openTab();
 
   // The first tab's messages never reach the server from now on.
-  await agent.page.routeWebSocket(/\/api\/ws\/chat/, (ws) => {
-    const server = ws.connectToServer();
-    ws.onMessage((m) => {
-      if (!String(m).includes('"type":"message"')) server.send(m);
-    });
-  });
+  await holdMessages(agent.page);
   await agent.page.reload();
   await hydrated(agent.page);
   await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "connected");

@@ -75,3 +75,21 @@ export async function say(page: Page, text: string) {
 export function chatRow(page: Page, group: "queue" | "mine" | "others", account: string) {
   return page.getByTestId(group).getByTestId("session-item").filter({ hasText: account });
 }
+
+/**
+ * From the page's next chat socket on, its chat messages never reach the
+ * server (every other frame does), until the returned function is called.
+ */
+export async function holdMessages(page: Page): Promise<() => void> {
+  let hold = true;
+  await page.routeWebSocket(/\/api\/ws\/chat/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      if (hold && String(m).includes('"type":"message"')) return;
+      server.send(m);
+    });
+  });
+  return () => {
+    hold = false;
+  };
+}

@@ -235,4 +235,5 @@ async fn pkg_files_are_served_precompressed() {
         fetch("identity").await,
         (None, b"export const plain = 1;".to_vec())
     );
+    s.stop().await;
 }
