@@ -171,7 +171,19 @@ impl Store {
                         })
                     })
             }
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+            // A lock held elsewhere is waited for 5 s at most, as SQLite's
+            // busy timeout: a stuck transaction fails what waits on it
+            // rather than holding it (and the chat writer) forever.
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("SET lock_timeout = '5s'").await?;
+                            Ok(())
+                        })
+                    })
+            }
         };
         let pool = pool_options
             .acquire_timeout(Duration::from_secs(10))

@@ -232,6 +232,56 @@ async fn messages_wait_for_a_held_write_lock_and_keep_their_order() {
     w.db.finish().await;
 }
 
+/// A message whose lock never comes (held past the 5 s wait: SQLite's busy
+/// timeout, PostgreSQL's `lock_timeout`) is answered with an error and
+/// stores nothing; once the lock is free, its resend (the same
+/// `client_msg_id`) is stored as seq 1, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_never_gets_the_lock_fails_and_stores_nothing() {
+    let w = world(0).await;
+    let s = w.kefu.create_session("liu.bei").await.unwrap();
+    let req = msg(&s.session_id, "在吗", Some("c-1"));
+    let mut holder = w.kefu.store().begin_write().await.unwrap();
+    if w.kefu.store().backend() == domain::store::Backend::Postgres {
+        sqlx::query("SELECT 1 FROM chat_sessions WHERE id = $1 FOR UPDATE")
+            .bind(&s.session_id)
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+    }
+    let began = std::time::Instant::now();
+    let sent = {
+        let (kefu, req) = (w.kefu.clone(), req.clone());
+        tokio::spawn(async move { kefu.send_message(&player("liu.bei"), &req, None).await })
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(20), sent)
+        .await
+        .expect("the sender is answered")
+        .unwrap();
+    let waited = began.elapsed();
+    assert!(matches!(answer, Err(Error::Internal(_))), "{answer:?}");
+    assert!(
+        waited >= std::time::Duration::from_millis(4500),
+        "gave up after {waited:?}"
+    );
+    holder.rollback().await.unwrap();
+    assert_eq!(all_seqs(&w, &s.session_id).await, Vec::<i64>::new());
+    assert_eq!(w.kefu.session_row(&s.session_id).await.unwrap().last_seq, 0);
+    let stored = w
+        .kefu
+        .send_message(&player("liu.bei"), &req, None)
+        .await
+        .unwrap();
+    assert_eq!(stored.seq, 1);
+    let again = w
+        .kefu
+        .send_message(&player("liu.bei"), &req, None)
+        .await
+        .unwrap();
+    assert_eq!(again.seq, 1, "a resend stores nothing new");
+    w.db.finish().await;
+}
+
 #[tokio::test]
 async fn a_resent_client_msg_id_stores_one_message() {
     let w = world(0).await;

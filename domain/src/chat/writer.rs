@@ -127,6 +127,10 @@ async fn run(kefu: Weak<KefuInner>, mut rx: mpsc::Receiver<Job>) {
         let kefu = Kefu(inner);
         let outcomes = match write(&kefu, &batch).await {
             Ok(all) => all,
+            Err(e) if batch.len() == 1 => {
+                tracing::warn!(error = %e, "chat message not stored");
+                vec![Err(e)]
+            }
             Err(e) => {
                 tracing::warn!(error = %e, size = batch.len(), "chat batch failed; writing one by one");
                 let mut one_by_one = Vec::with_capacity(batch.len());
