@@ -237,7 +237,15 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        self.backend.migrator().run(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            // Migrations wait for their locks as long as it takes (another
+            // process starting may be migrating); the connection is closed
+            // afterwards rather than returned to the pool without its limit.
+            conn.close_on_drop();
+            conn.execute("SET lock_timeout = 0").await?;
+        }
+        self.backend.migrator().run(&mut *conn).await?;
         Ok(())
     }
 
