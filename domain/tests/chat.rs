@@ -180,6 +180,20 @@ async fn seq_is_contiguous_with_50_concurrent_senders() {
     w.db.finish().await;
 }
 
+/// A transaction holding what the chat writer needs for `session`:
+/// SQLite's write lock; on PostgreSQL the chat's row.
+async fn hold_chat(w: &World, session: &str) -> sqlx::Transaction<'static, sqlx::Any> {
+    let mut holder = w.kefu.store().begin_write().await.unwrap();
+    if w.kefu.store().backend() == domain::store::Backend::Postgres {
+        sqlx::query("SELECT 1 FROM chat_sessions WHERE id = $1 FOR UPDATE")
+            .bind(session)
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+    }
+    holder
+}
+
 /// While another transaction holds what the writer needs (SQLite's write
 /// lock; on PostgreSQL the chat's row), messages wait rather than fail, and
 /// are stored in the order they were sent once it is let go. Nothing waits
@@ -188,14 +202,7 @@ async fn seq_is_contiguous_with_50_concurrent_senders() {
 async fn messages_wait_for_a_held_write_lock_and_keep_their_order() {
     let w = world(0).await;
     let s = w.kefu.create_session("zhang.fei").await.unwrap();
-    let mut holder = w.kefu.store().begin_write().await.unwrap();
-    if w.kefu.store().backend() == domain::store::Backend::Postgres {
-        sqlx::query("SELECT 1 FROM chat_sessions WHERE id = $1 FOR UPDATE")
-            .bind(&s.session_id)
-            .execute(&mut *holder)
-            .await
-            .unwrap();
-    }
+    let holder = hold_chat(&w, &s.session_id).await;
     let mut tasks = Vec::new();
     let began = std::time::Instant::now();
     for i in 0..5 {
@@ -241,14 +248,7 @@ async fn a_message_that_never_gets_the_lock_fails_and_stores_nothing() {
     let w = world(0).await;
     let s = w.kefu.create_session("liu.bei").await.unwrap();
     let req = msg(&s.session_id, "在吗", Some("c-1"));
-    let mut holder = w.kefu.store().begin_write().await.unwrap();
-    if w.kefu.store().backend() == domain::store::Backend::Postgres {
-        sqlx::query("SELECT 1 FROM chat_sessions WHERE id = $1 FOR UPDATE")
-            .bind(&s.session_id)
-            .execute(&mut *holder)
-            .await
-            .unwrap();
-    }
+    let holder = hold_chat(&w, &s.session_id).await;
     let began = std::time::Instant::now();
     let sent = {
         let (kefu, req) = (w.kefu.clone(), req.clone());

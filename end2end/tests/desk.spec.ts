@@ -9,6 +9,7 @@ import {
   API_KEY,
   STAFF_PASSWORD,
   chatRow,
+  deskWithChat,
   holdMessages,
   hydrated,
   openDesk,
@@ -125,11 +126,7 @@ test("a message left unsent in the outbox is sent after a reload", async ({ brow
 
   // From now on the socket still works, but the server never receives our messages.
   const release = await holdMessages(agent.page);
-  await agent.page.reload();
-  await hydrated(agent.page);
-  await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
-  await chatRow(agent.page, "mine", account).click();
-  await expect(agent.page.getByTestId("composer")).toBeEnabled();
+  await deskWithChat(agent.page, account);
   await say(agent.page, "重载后送达");
   await expect(agent.page.getByTestId("msg").filter({ hasText: "重载后送达" })).toHaveAttribute("data-state", "sending");
   const saved = await agent.page.evaluate((k) => localStorage.getItem(k), `kefu.outbox.staff.${username}`);
@@ -158,22 +155,14 @@ test("a tab closed with a message unsent leaves it to the next tab, whatever ano
   const stored = (page: typeof agent.page) => page.evaluate((k) => localStorage.getItem(k) ?? "[]", key);
   const openTab = async () => {
     const page = await agent.context.newPage();
-    await page.goto("/desk");
-    await hydrated(page);
-    await expect(page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
-    await chatRow(page, "mine", account).click();
-    await expect(page.getByTestId("composer")).toBeEnabled();
+    await deskWithChat(page, account, "goto");
     return page;
   };
   const second = await openTab();
 
   // The first tab's messages never reach the server from now on.
   await holdMessages(agent.page);
-  await agent.page.reload();
-  await hydrated(agent.page);
-  await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
-  await chatRow(agent.page, "mine", account).click();
-  await expect(agent.page.getByTestId("composer")).toBeEnabled();
+  await deskWithChat(agent.page, account);
   await say(agent.page, "第一页没发出去");
   await expect(agent.page.getByTestId("msg").filter({ hasText: "第一页没发出去" })).toHaveAttribute("data-state", "sending");
   expect(await stored(agent.page)).toContain("第一页没发出去");

@@ -93,3 +93,13 @@ export async function holdMessages(page: Page): Promise<() => void> {
     hold = false;
   };
 }
+
+/** Loads the desk in `page` again (or for the first time), connected, with `account`'s chat open. */
+export async function deskWithChat(page: Page, account: string, load: "reload" | "goto" = "reload") {
+  if (load === "reload") await page.reload();
+  else await page.goto("/desk");
+  await hydrated(page);
+  await expect(page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  await chatRow(page, "mine", account).click();
+  await expect(page.getByTestId("composer")).toBeEnabled();
+}
