@@ -92,12 +92,19 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 
 /// One round of the background checkpoint (see
 /// [`Store::checkpoint_in_background`]).
-async fn checkpoint(pool: &AnyPool, wal_limit_bytes: i64) -> Result<()> {
+async fn checkpoint(pool: &AnyPool, wal_limit_bytes: i64, page: &mut Option<i64>) -> Result<()> {
     // (busy, frames in the log, frames copied back)
     let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(pool)
         .await?;
-    let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(pool).await?;
+    // A database's page size is fixed once it has tables: asked once.
+    let page_size = match *page {
+        Some(size) => size,
+        None => {
+            let (size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(pool).await?;
+            *page.insert(size)
+        }
+    };
     if frames.saturating_mul(page_size) > wal_limit_bytes {
         let started = std::time::Instant::now();
         let (busy, _, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -213,13 +220,14 @@ impl Store {
         let pool = self.pool.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(settings.every);
+            let mut page_size = None;
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
                 if pool.is_closed() {
                     break;
                 }
-                if let Err(e) = checkpoint(&pool, settings.wal_limit_bytes).await {
+                if let Err(e) = checkpoint(&pool, settings.wal_limit_bytes, &mut page_size).await {
                     if pool.is_closed() {
                         break;
                     }

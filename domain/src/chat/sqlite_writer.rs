@@ -155,6 +155,10 @@ impl Combiner {
                     }
                     return false;
                 }
+                Err(e) if batch.len() == 1 => {
+                    tracing::warn!(error = %e, "chat message not stored");
+                    vec![Err(e.into())]
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, size = batch.len(), "chat batch failed; writing one by one");
                     batch
