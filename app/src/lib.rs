@@ -19,6 +19,7 @@ pub mod clock;
 pub mod i18n;
 pub mod nav;
 pub mod pages;
+pub mod reason;
 
 use leptos::prelude::*;
 use leptos_i18n::context::CookieOptions;

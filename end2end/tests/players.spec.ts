@@ -115,6 +115,12 @@ test("a super admin creates an agent, disables it, and it can no longer sign in"
   const row = page.getByTestId("staff-lu.xun");
   await expect(row).toBeVisible();
   await expect(row.getByTestId("staff-status")).toHaveText("启用");
+  // The same username again: refused, and the server's reason reads in Chinese.
+  await page.getByTestId("staff-username").fill("lu.xun");
+  await page.getByTestId("staff-password").fill("lu-xun-password");
+  await page.getByTestId("staff-create").click();
+  await expect(page.getByTestId("toast")).toHaveText("用户名 lu.xun 已被占用。");
+  await expect(page.getByTestId("staff-table").locator('[data-testid="staff-lu.xun"]')).toHaveCount(1);
   await row.getByTestId("staff-toggle").click();
   await expect(row.getByTestId("staff-status")).toHaveText("停用");
   // The audit log shows both writes.

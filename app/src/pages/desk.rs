@@ -35,7 +35,9 @@ use crate::chat::Live;
 use crate::i18n::*;
 use crate::nav::Section;
 use crate::pages::desk_player::PlayerPanel;
+use crate::pages::players::field_label;
 use crate::pages::shell::section_label;
+use crate::reason::reason_text;
 
 const STATUSES: [&str; 4] = ["online", "busy", "away", "offline"];
 /// Messages per page of history (newest page on open, then older ones).
@@ -767,6 +769,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
 /// text, in English, follows in brackets for the detail).
 fn error_text(i18n: I18nContext<Locale>, code: &str, detail: &str) -> String {
     use protocol::chat::codes;
+    let locale = i18n.get_locale_untracked();
+    if code == codes::INVALID_MESSAGE {
+        if let Some((field, what)) = detail.split_once(": ") {
+            if let Some(what) = reason_text(locale, what) {
+                return format!("{}: {what}", field_label(i18n, field));
+            }
+        }
+    }
+    if let Some(reason) = reason_text(locale, detail) {
+        return reason;
+    }
     let head = match code {
         codes::CONFLICT => t_string!(i18n, fail.conflict),
         codes::PERMISSION_DENIED => t_string!(i18n, fail.forbidden),

@@ -15,6 +15,7 @@ use protocol::players::{Player, PlayerInput, PlayerQuery, RechargeRequest, Trans
 
 use crate::api::{self, Failure};
 use crate::i18n::*;
+use crate::reason::reason_text;
 
 /// Columns of the table: the wire field (for sorting) and its label key.
 const COLUMNS: &[&str] = &[
@@ -63,12 +64,13 @@ pub fn field_label(i18n: I18nContext<Locale>, field: &str) -> String {
 /// A server function failure as a sentence the user can act on.
 pub fn failure_text(i18n: I18nContext<Locale>, err: &ServerFnError) -> String {
     let f = Failure::of(err);
+    let reason = reason_text(i18n.get_locale_untracked(), &f.detail);
     let head = match f.kind.as_str() {
         "invalid" => {
             return format!(
                 "{}: {}",
                 field_label(i18n, f.field.as_deref().unwrap_or("")),
-                f.detail
+                reason.unwrap_or(f.detail)
             )
         }
         "forbidden" => t_string!(i18n, fail.forbidden),
@@ -79,10 +81,11 @@ pub fn failure_text(i18n: I18nContext<Locale>, err: &ServerFnError) -> String {
         _ => t_string!(i18n, fail.network),
     }
     .to_string();
-    if f.detail.is_empty() {
-        head
-    } else {
-        format!("{head} ({})", f.detail)
+    match reason {
+        // The server's reason says more than the headline, in the reader's words.
+        Some(reason) => reason,
+        None if f.detail.is_empty() => head,
+        None => format!("{head} ({})", f.detail),
     }
 }
 
