@@ -416,6 +416,65 @@ mod tests {
     use std::path::PathBuf;
     use std::time::{Duration, Instant};
 
+    /// A lock held longer than the pool's 5 s limit while a second process
+    /// migrates. PostgreSQL (several processes share a server): migrations
+    /// wait for it, as long as it takes. SQLite (one process owns the file):
+    /// they fail after the busy timeout with nothing half-done, and the next
+    /// start migrates.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn migrations_and_a_lock_held_past_the_pools_limit() {
+        use super::{Backend, Store};
+        use sqlx::Executor;
+        let hold = Duration::from_secs(6);
+        match super::testing::test_backend() {
+            Backend::Postgres => {
+                let t = super::testing::TestStore::new().await;
+                let second = Store::connect(&t.url()).await.unwrap();
+                let mut holder = t.store.pool().begin().await.unwrap();
+                holder
+                    .execute("LOCK TABLE _sqlx_migrations IN ACCESS EXCLUSIVE MODE")
+                    .await
+                    .unwrap();
+                let migrating = second.migrate();
+                tokio::pin!(migrating);
+                let early = tokio::time::timeout(hold, &mut migrating).await;
+                assert!(early.is_err(), "the migration did not wait: {early:?}");
+                holder.commit().await.unwrap();
+                let r = tokio::time::timeout(Duration::from_secs(10), migrating)
+                    .await
+                    .expect("the migration went on after the lock was let go");
+                assert!(r.is_ok(), "{r:?}");
+                second.close().await;
+                t.finish().await;
+            }
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = super::sqlite_url_in(dir.path());
+                let holder_store = Store::connect(&url).await.unwrap();
+                let second = Store::connect(&url).await.unwrap();
+                let holder = holder_store.begin_write().await.unwrap();
+                let began = Instant::now();
+                let r = second.migrate().await;
+                assert!(r.is_err(), "migrated under another writer's lock");
+                assert!(began.elapsed() < hold, "waited {:?}", began.elapsed());
+                holder.rollback().await.unwrap();
+                // Nothing half-done: the next attempt applies every migration.
+                second.migrate().await.unwrap();
+                let (applied,): (i64,) =
+                    sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                        .fetch_one(second.pool())
+                        .await
+                        .unwrap();
+                assert_eq!(
+                    applied as usize,
+                    super::Backend::Sqlite.migrator().iter().count()
+                );
+                second.close().await;
+                holder_store.close().await;
+            }
+        }
+    }
+
     /// Writes that never pause: the log still starts over once it is past
     /// its limit. (With the limit out of reach the log ended at 228 MB after
     /// 73 MB written, against 7 MB with it: a PASSIVE checkpoint alone never
