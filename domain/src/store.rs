@@ -90,44 +90,79 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     (!memory).then(|| std::path::PathBuf::from(path))
 }
 
+/// What the background checkpoint remembers between rounds.
+#[derive(Default)]
+struct CheckpointState {
+    /// A database's page size is fixed once it has tables: asked once.
+    page_size: Option<i64>,
+    /// Since when a reader has kept the over-limit log from being emptied.
+    pinned_since: Option<std::time::Instant>,
+}
+
 /// One round of the background checkpoint (see
 /// [`Store::checkpoint_in_background`]).
-async fn checkpoint(pool: &AnyPool, wal_limit_bytes: i64, page: &mut Option<i64>) -> Result<()> {
+async fn checkpoint(
+    pool: &AnyPool,
+    wal_limit_bytes: i64,
+    state: &mut CheckpointState,
+) -> Result<()> {
     // (busy, frames in the log, frames copied back)
-    let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+    let (_, frames, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(pool)
         .await?;
-    // A database's page size is fixed once it has tables: asked once.
-    let page_size = match *page {
+    let page_size = match state.page_size {
         Some(size) => size,
         None => {
             let (size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(pool).await?;
-            *page.insert(size)
+            *state.page_size.insert(size)
         }
     };
-    if frames.saturating_mul(page_size) > wal_limit_bytes {
-        let started = std::time::Instant::now();
-        let (busy, _, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-            .fetch_one(pool)
-            .await?;
-        let ms = started.elapsed().as_millis() as u64;
-        if busy == 0 {
-            tracing::info!(
-                frames,
-                copied,
-                ms,
-                "the WAL outgrew its limit and was emptied"
-            );
-        } else {
-            // A reader still on the log (or a writer that outlasted the
-            // busy timeout): the next round tries again.
+    if frames.saturating_mul(page_size) <= wal_limit_bytes {
+        return Ok(());
+    }
+    // A PASSIVE checkpoint copies every frame the log held when it began,
+    // unless a reader still needs older pages (a backup, a long report).
+    // The log cannot be emptied under such a reader, and a TRUNCATE
+    // checkpoint would hold every writer back while it waited for it (5 s
+    // per round, measured): wait for the reader to leave instead.
+    if copied < frames {
+        if state.pinned_since.is_none() {
+            state.pinned_since = Some(std::time::Instant::now());
             tracing::warn!(
                 frames,
                 copied,
-                ms,
-                "the WAL outgrew its limit; emptying it was refused"
+                "the WAL is past its limit and a reader keeps it; emptying it waits for the reader"
             );
         }
+        return Ok(());
+    }
+    if let Some(since) = state.pinned_since.take() {
+        tracing::info!(
+            secs = since.elapsed().as_secs(),
+            "the reader that kept the WAL has left"
+        );
+    }
+    let started = std::time::Instant::now();
+    let (busy, _, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(pool)
+        .await?;
+    let ms = started.elapsed().as_millis() as u64;
+    if busy == 0 {
+        tracing::info!(
+            frames,
+            copied,
+            ms,
+            "the WAL outgrew its limit and was emptied"
+        );
+    } else {
+        // A reader that came in meanwhile (or a writer that outlasted the
+        // busy timeout): the next round tries again.
+        tracing::warn!(
+            frames,
+            copied,
+            ms,
+            "the WAL outgrew its limit; emptying it was refused"
+        );
     }
     Ok(())
 }
@@ -220,14 +255,14 @@ impl Store {
         let pool = self.pool.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(settings.every);
-            let mut page_size = None;
+            let mut state = CheckpointState::default();
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
                 if pool.is_closed() {
                     break;
                 }
-                if let Err(e) = checkpoint(&pool, settings.wal_limit_bytes, &mut page_size).await {
+                if let Err(e) = checkpoint(&pool, settings.wal_limit_bytes, &mut state).await {
                     if pool.is_closed() {
                         break;
                     }
@@ -415,6 +450,89 @@ pub mod testing {
 mod tests {
     use std::path::PathBuf;
     use std::time::{Duration, Instant};
+
+    /// A reader that stays on an old snapshot (a backup, a long report) while
+    /// the log is past its limit: the log cannot be emptied under it, and
+    /// trying must not hold the writers back for long, nor fail them. Once
+    /// the reader is gone the log is emptied.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_on_the_log_neither_fails_nor_stalls_writers() {
+        use sqlx::Executor;
+        let dir = tempfile::tempdir().unwrap();
+        let limit: i64 = 1 << 20;
+        let store = super::Store::connect_with(
+            &super::sqlite_url_in(dir.path()),
+            super::Checkpoints {
+                every: Duration::from_millis(100),
+                wal_limit_bytes: limit,
+            },
+        )
+        .await
+        .unwrap();
+        sqlx::query("CREATE TABLE filler (x BLOB NOT NULL)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let blob = vec![7u8; 4000];
+        let insert = || {
+            sqlx::query("INSERT INTO filler (x) VALUES ($1)")
+                .bind(blob.clone())
+                .execute(store.pool())
+        };
+        insert().await.unwrap();
+        // The reader: a transaction that has read, kept open.
+        let mut reader = store.pool().acquire().await.unwrap();
+        reader.execute("BEGIN").await.unwrap();
+        let _: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM filler")
+            .fetch_one(&mut *reader)
+            .await
+            .unwrap();
+        let wal_len = || {
+            std::fs::metadata(dir.path().join("kefu.db-wal"))
+                .unwrap()
+                .len()
+        };
+        let mut slowest = Duration::ZERO;
+        let until = Instant::now() + Duration::from_secs(3);
+        let mut rows = 1;
+        while Instant::now() < until {
+            let t = Instant::now();
+            insert()
+                .await
+                .expect("a write failed while the reader stayed");
+            slowest = slowest.max(t.elapsed());
+            rows += 1;
+        }
+        assert!(
+            wal_len() > 4 * limit as u64,
+            "the log was emptied under a reader: {} B",
+            wal_len()
+        );
+        assert!(
+            slowest < Duration::from_millis(500),
+            "a write waited {slowest:?} for the checkpoint"
+        );
+        reader.execute("COMMIT").await.unwrap();
+        drop(reader);
+        // A write after the reader left, then the next rounds empty the log.
+        insert().await.unwrap();
+        rows += 1;
+        let emptied = Instant::now() + Duration::from_secs(3);
+        while wal_len() > limit as u64 && Instant::now() < emptied {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            wal_len() <= limit as u64,
+            "the log stayed at {} B",
+            wal_len()
+        );
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM filler")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, rows, "every row kept");
+        store.close().await;
+    }
 
     /// A lock held longer than the pool's 5 s limit while a second process
     /// migrates. PostgreSQL (several processes share a server): migrations
