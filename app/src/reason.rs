@@ -116,6 +116,10 @@ pub fn reason_text(locale: Locale, detail: &str) -> Option<String> {
 
 /// Details with one variable part; longer fixed parts are tried first.
 fn pattern(locale: Locale, detail: &str) -> Option<String> {
+    // The chat socket's rate limit (server/src/chat.rs, not a domain error).
+    if let Some(x) = slot(detail, "more than {} frames a second") {
+        return Some(td_string!(locale, reason.rate, x = x).to_string());
+    }
     if let Some(x) = slot(detail, "player `{}` changed meanwhile; try again") {
         return Some(td_string!(locale, reason.player_changed, x = x).to_string());
     }
@@ -319,6 +323,10 @@ mod tests {
         assert_eq!(
             reason_text(Locale::zh_CN, "must be 1 to 3650 days").as_deref(),
             Some("必须是 1 到 3650 天")
+        );
+        assert_eq!(
+            reason_text(Locale::zh_CN, "more than 20 frames a second").as_deref(),
+            Some("操作太频繁（每秒最多 20 次），请稍后再试。")
         );
         assert_eq!(reason_text(Locale::zh_CN, "something new"), None);
         assert_eq!(reason_text(Locale::zh_CN, "player ``"), None);

@@ -715,3 +715,76 @@ async fn the_desk_shows_a_players_record_with_the_recharge_an_agent_made() {
     ));
     w.db.finish().await;
 }
+
+/// A reopened chat waits from the message that reopened it, not from the
+/// day it was first opened; the queue lists the longest wait first (the
+/// order auto-accept hands chats out in).
+#[tokio::test]
+async fn a_reopened_chat_waits_from_its_reopening_and_the_queue_is_oldest_first() {
+    let w = world(1).await;
+    let a = w.agents[0].clone();
+    let day = 86_400_000i64;
+    // zhang.fei's chat: opened 20 days ago, handled, ended.
+    let old = w.kefu.create_session("zhang.fei").await.unwrap();
+    w.kefu
+        .accept_session(&a, &old.session_id, None)
+        .await
+        .unwrap();
+    w.kefu.end_session(&a, &old.session_id).await.unwrap();
+    // guan.yu has waited 10 minutes.
+    let waiting = w.kefu.create_session("guan.yu").await.unwrap();
+    for (id, ago) in [(&old.session_id, 20 * day), (&waiting.session_id, 600_000)] {
+        sqlx::query(
+            "UPDATE chat_sessions SET created_at = created_at - $2, queued_at = queued_at - $2 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(ago)
+        .execute(w.kefu.store().pool())
+        .await
+        .unwrap();
+    }
+    // zhang.fei writes again: the chat is back in the queue.
+    w.kefu
+        .send_message(
+            &player("zhang.fei"),
+            &msg(&old.session_id, "又出问题了", None),
+            None,
+        )
+        .await
+        .unwrap();
+    let queue = w.kefu.open_sessions(&a).await.unwrap();
+    let order: Vec<&str> = queue.iter().map(|s| s.session_id.as_str()).collect();
+    assert_eq!(
+        order,
+        [waiting.session_id.as_str(), old.session_id.as_str()]
+    );
+    let since = |i: usize| {
+        chrono::DateTime::parse_from_rfc3339(queue[i].waiting_since.as_deref().unwrap())
+            .unwrap()
+            .timestamp_millis()
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    assert!(
+        (now - since(1)).abs() < 60_000,
+        "reopened chat waits since {}",
+        since(1)
+    );
+    assert!(
+        (now - since(0) - 600_000).abs() < 60_000,
+        "waits since {}",
+        since(0)
+    );
+    let created = chrono::DateTime::parse_from_rfc3339(&queue[1].created_at)
+        .unwrap()
+        .timestamp_millis();
+    assert!(now - created > 19 * day, "creation kept: {created}");
+    // An accepted chat has no wait.
+    w.kefu
+        .accept_session(&a, &waiting.session_id, None)
+        .await
+        .unwrap();
+    let row = w.kefu.session_row(&waiting.session_id).await.unwrap();
+    assert_eq!(w.kefu.session_to_wire(&row, true).waiting_since, None);
+    w.db.finish().await;
+}

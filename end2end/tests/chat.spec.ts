@@ -26,7 +26,8 @@ test("a player's question reaches the queue, an agent accepts, and they talk bot
   await expect(agent.page.getByTestId("thread").getByText("你好，我的会员没有生效")).toBeVisible();
   await agent.page.getByTestId("accept").click();
   await expect(agent.page.getByTestId("mine").getByTestId("session-item").filter({ hasText: account })).toBeVisible();
-  await expect(agent.page.getByTestId("chat-status")).toHaveText("active");
+  await expect(agent.page.getByTestId("chat-status")).toHaveText("进行中");
+  await expect(agent.page.getByTestId("chat-status")).toHaveAttribute("data-status", "active");
 
   // The player sees the notice, then the agent's answer.
   await expect(player.getByTestId("thread").getByText("客服 agent.e2e 已接入会话")).toBeVisible();

@@ -70,6 +70,10 @@ test("two agents race for a chat, one gets it, and hands it over with its histor
   await expect(chatRow(loser.page, "queue", account)).toHaveCount(0);
   await expect(chatRow(loser.page, "mine", account)).toHaveCount(0);
   await expect(loser.page.getByTestId("accept")).toHaveCount(0);
+  // The loser is told who took it, and the chat no longer stays open on their screen.
+  await expect(loser.page.locator('[data-testid="desk-notice"], [data-testid="desk-error"]')).toContainText("已被");
+  await expect(loser.page.getByTestId("thread")).toHaveCount(0);
+  await expect(winner.page.getByTestId("chat-status")).toHaveText("进行中");
 
   await say(winner.page, "您好，我帮您查一下");
   await expect(player.page.getByTestId("thread").getByText("您好，我帮您查一下")).toBeVisible();
@@ -82,6 +86,9 @@ test("two agents race for a chat, one gets it, and hands it over with its histor
   await expect(winner.page.getByTestId("transfer-panel")).toContainText("0/");
   await target.click();
   await expect(chatRow(winner.page, "mine", account)).toHaveCount(0);
+  await expect(winner.page.getByTestId("desk-notice")).toContainText(`会话 ${account} 已转接给 ${aWon ? bn : an}。`);
+  await expect(winner.page.getByTestId("thread")).toHaveCount(0);
+  await expect(loser.page.getByTestId("desk-notice")).toContainText(`把会话 ${account} 转接给了你`);
   await expect(chatRow(loser.page, "mine", account)).toBeVisible();
   await chatRow(loser.page, "mine", account).click();
   const thread = loser.page.getByTestId("thread");

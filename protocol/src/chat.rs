@@ -63,6 +63,10 @@ pub struct SessionSummary {
     pub is_important: bool,
     pub created_at: String,
     pub last_seq: i64,
+    /// Pending chats: since when the player has waited (the chat's creation,
+    /// or the message that reopened it). An extension of API.md's summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<String>,
 }
 
 // ---- HTTP (seed 000 §5) ----

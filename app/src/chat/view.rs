@@ -39,6 +39,59 @@ pub fn clock_time(rfc3339: &str) -> String {
     rfc3339.get(11..16).unwrap_or("").to_owned()
 }
 
+/// When a chat last moved, for the chat list: `HH:MM` today (in the time's
+/// own zone), `MM-DD HH:MM` on another day of this year, `YYYY-MM-DD`
+/// before. `now_ms` 0 (not known yet, as while rendering on the server)
+/// gives `HH:MM`.
+pub fn list_time(rfc3339: &str, now_ms: f64) -> String {
+    let clock = clock_time(rfc3339);
+    let (Some(date), Some(offset)) = (rfc3339.get(..10), utc_offset_ms(rfc3339)) else {
+        return clock;
+    };
+    if now_ms <= 0.0 {
+        return clock;
+    }
+    let today = civil_date((now_ms as i64 + offset).div_euclid(86_400_000));
+    if date == today {
+        clock
+    } else if date.get(..4) == today.get(..4) {
+        format!("{} {clock}", &date[5..])
+    } else {
+        date.to_owned()
+    }
+}
+
+/// The `±HH:MM` at the end of an RFC 3339 time, in ms.
+fn utc_offset_ms(rfc3339: &str) -> Option<i64> {
+    if rfc3339.ends_with('Z') {
+        return Some(0);
+    }
+    let tail = rfc3339.get(rfc3339.len().checked_sub(6)?..)?;
+    let sign = match tail.as_bytes()[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let h: i64 = tail.get(1..3)?.parse().ok()?;
+    let m: i64 = tail.get(4..6)?.parse().ok()?;
+    Some(sign * (h * 60 + m) * 60_000)
+}
+
+/// `YYYY-MM-DD` of a day counted from 1970-01-01 (Howard Hinnant's
+/// civil-from-days).
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 #[component]
 pub fn ConnIndicator(live: Live) -> impl IntoView {
     let i18n = use_i18n();
@@ -336,5 +389,26 @@ mod tests {
         assert_eq!(kinds, vec!["s1", "s2", "ob", "oc"]);
         assert!(merge(&thread, &outbox, "other").len() == 2);
         assert_eq!(clock_time("2026-11-23T18:05:09.000+08:00"), "18:05");
+    }
+
+    #[test]
+    fn the_list_shows_a_date_for_other_days() {
+        // 2026-11-24 01:00 in Shanghai is 2026-11-23 17:00 UTC.
+        let now = 1_763_917_200_000.0 + 365.0 * 86_400_000.0;
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(20_416), "2025-11-24");
+        assert_eq!(civil_date(20_781), "2026-11-24");
+        assert_eq!(list_time("2026-11-24T00:30:00.000+08:00", now), "00:30");
+        assert_eq!(
+            list_time("2026-11-23T22:44:00.000+08:00", now),
+            "11-23 22:44"
+        );
+        assert_eq!(
+            list_time("2025-12-31T08:00:00.000+08:00", now),
+            "2025-12-31"
+        );
+        // The same instant in UTC is still yesterday there.
+        assert_eq!(list_time("2026-11-23T16:30:00.000Z", now), "16:30");
+        assert_eq!(list_time("2026-11-23T22:44:00.000+08:00", 0.0), "22:44");
     }
 }

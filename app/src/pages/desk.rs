@@ -30,7 +30,7 @@ use protocol::chat::{ChatMessage, OnlineStaff, SenderType, ServerFrame, SessionS
 use protocol::UserInfo;
 
 use crate::chat::alert;
-use crate::chat::view::{clock_time, merge, Composer, ConnIndicator, ThreadView};
+use crate::chat::view::{list_time, merge, Composer, ConnIndicator, ThreadView};
 use crate::chat::Live;
 use crate::i18n::*;
 use crate::nav::Section;
@@ -44,6 +44,8 @@ const STATUSES: [&str; 4] = ["online", "busy", "away", "offline"];
 const PAGE: i64 = 50;
 /// The chats listed at once (the server's maximum for one request).
 const LIST_LIMIT: i64 = 500;
+/// How long the desk gathers changes before it asks for the chat list again.
+const REFRESH_DELAY_MS: u64 = 150;
 const SOUND_KEY: &str = "kefu.desk.sound";
 /// The `page` older-page requests carry (with `before_seq` the server does
 /// not use it, but echoes it): it tells their answers from the others.
@@ -108,7 +110,10 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let alerts = RwSignal::new(0u32);
     let chimes = RwSignal::new(0u32);
     let now = RwSignal::new(0.0f64);
-    let notice = RwSignal::new(None::<String>);
+    // A line above the thread: (true, a refused action) or (false, news
+    // about the open chat, such as its transfer).
+    let notice = RwSignal::new(None::<(bool, String)>);
+    let capacity = RwSignal::new(None::<i64>);
     let needs_read = RwSignal::new(false);
     let needs_refresh = RwSignal::new(false);
     // Opens a chat (set once `open_chat` exists; notifications use it).
@@ -116,6 +121,28 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let me_name = me.username.clone();
     let scope_all = me.is_admin || me.is_super;
 
+    let account_of = move |id: &str| {
+        sessions.with_untracked(|l| {
+            l.iter()
+                .find(|s| s.session_id == id)
+                .map(|s| s.user_account.clone())
+                .unwrap_or_default()
+        })
+    };
+    // A new list; a chat open on screen that is no longer in it (transferred
+    // away, taken by a colleague) is closed rather than left stale. A list
+    // cut at its limit may just not reach it: then it stays.
+    let set_list = move |list: Vec<SessionSummary>| {
+        let gone = selected.with_untracked(|open| {
+            open.as_ref().is_some_and(|id| {
+                (list.len() as i64) < LIST_LIMIT && !list.iter().any(|s| &s.session_id == id)
+            })
+        });
+        sessions.set(list);
+        if gone {
+            selected.set(None);
+        }
+    };
     let on_frame = {
         let me_name = me_name.clone();
         move |f: ServerFrame| {
@@ -123,13 +150,47 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             let is_open = |id: &str| open.as_deref() == Some(id);
             match f {
                 ServerFrame::Connected(_) => needs_refresh.set(true),
-                ServerFrame::SessionListUpdated(l) => sessions.set(l.sessions),
-                ServerFrame::SessionsResponse(p) => sessions.set(p.sessions),
+                ServerFrame::SessionListUpdated(l) => set_list(l.sessions),
+                ServerFrame::SessionsResponse(p) => set_list(p.sessions),
                 ServerFrame::NewSessionCreated(_)
                 | ServerFrame::SessionStatusChanged(_)
-                | ServerFrame::SessionAccepted(_)
                 | ServerFrame::SessionEnded(_) => needs_refresh.set(true),
+                ServerFrame::SessionAccepted(a) => {
+                    if is_open(&a.session_id) && a.cs_account != me_name {
+                        let account = account_of(&a.session_id);
+                        let text =
+                            t_string!(i18n, chat.taken, account = account, agent = a.cs_account);
+                        notice.set(Some((false, text.to_string())));
+                    }
+                    needs_refresh.set(true);
+                }
                 ServerFrame::SessionTransferred(t) => {
+                    let news = if t.from_cs_account == me_name {
+                        Some(
+                            t_string!(
+                                i18n,
+                                chat.transferred_out,
+                                account = t.user_account.clone(),
+                                to = t.to_cs_account.clone()
+                            )
+                            .to_string(),
+                        )
+                    } else if t.to_cs_account == me_name {
+                        Some(
+                            t_string!(
+                                i18n,
+                                chat.transferred_in,
+                                from = t.from_cs_account.clone(),
+                                account = t.user_account.clone()
+                            )
+                            .to_string(),
+                        )
+                    } else {
+                        None
+                    };
+                    if let Some(text) = news {
+                        notice.set(Some((false, text)));
+                    }
                     if is_open(&t.session_id) {
                         thread.update(|th| {
                             th.extend(t.recent_messages.into_iter().map(|m| (m.seq, m)))
@@ -230,13 +291,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                 ServerFrame::CsStatusUpdateSuccess(s) => my_status.set(s.status),
                 ServerFrame::CsStatusResponse(s) => {
                     my_status.set(s.status);
+                    capacity.set(Some(s.capacity));
                     auto_accept.set(s.auto_accept);
                 }
                 ServerFrame::AutoAcceptUpdated(a) => auto_accept.set(a.enabled),
                 // A refused action (a message's failure shows on the message).
                 ServerFrame::Error(e) if e.request_type.as_deref() != Some("message") => {
                     use protocol::chat::codes;
-                    notice.set(Some(error_text(i18n, &e.error_code, &e.error_message)));
+                    notice.set(Some((
+                        true,
+                        error_text(i18n, &e.error_code, &e.error_message),
+                    )));
                     // The chat moved under us: show it as it is now.
                     if [
                         codes::CONFLICT,
@@ -277,6 +342,14 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
 
     // Gaps are repaired for the open chat only; the lists reload on reconnect.
     live.focus(None);
+    // A chat closed under the agent (see `set_list`) is no longer followed.
+    Effect::new(move |was: Option<bool>| {
+        let open = selected.with(Option::is_some);
+        if was == Some(true) && !open {
+            live.focus(None);
+        }
+        open
+    });
 
     // Browser-only state, read after hydration so the first render matches
     // the server's.
@@ -299,8 +372,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         }
     }
 
-    Effect::new(move |_| {
-        if needs_refresh.get() {
+    // A burst of changes (auto-accept handing out five chats sends a dozen
+    // frames) asks for the list once, not once per frame: the socket allows
+    // 20 frames a second.
+    let refresh_due = StoredValue::new(false);
+    let refresh = move || {
+        // The desk may have been left while the refresh waited.
+        if refresh_due.is_disposed() || needs_refresh.is_disposed() {
+            return;
+        }
+        refresh_due.set_value(false);
+        if needs_refresh.get_untracked() {
             needs_refresh.set(false);
             let mut data = serde_json::json!({"page": 1, "limit": LIST_LIMIT});
             if scope_all {
@@ -318,6 +400,12 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     ));
                 }
             }
+        }
+    };
+    Effect::new(move |_| {
+        if needs_refresh.get() && !refresh_due.get_value() {
+            refresh_due.set_value(true);
+            set_timeout(refresh, std::time::Duration::from_millis(REFRESH_DELAY_MS));
         }
     });
     let current = Memo::new(move |_| {
@@ -439,9 +527,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let group = |title: String,
                  testid: &'static str,
                  keep: Box<dyn Fn(&SessionSummary) -> bool + Send + Sync>| {
+        let keep = std::sync::Arc::new(keep);
+        let keep_rows = keep.clone();
+        let empty = move || {
+            let f = filter.get();
+            sessions.with(|l| !l.iter().any(|s| keep(s) && f.keeps(s)))
+        };
+        let keep = keep_rows;
         let rows = move || {
             let f = filter.get();
             sessions.with(|l| {
+                // In the server's order: the queue's longest wait first.
                 l.iter()
                     .filter(|s| keep(s) && f.keeps(s))
                     .cloned()
@@ -458,7 +554,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                             let id2 = id.clone();
                             let active = move || selected.get().as_deref() == Some(id2.as_str());
                             let pending = s.status == "pending";
-                            let created = s.created_at.clone();
+                            let created = waiting_since(&s).to_owned();
                             let waited = move || {
                                 let (n, t) = (now.get(), crate::clock::epoch_ms(&created));
                                 t.filter(|_| n > 0.0).map(|t| {
@@ -485,7 +581,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                                     })}
                                     <span class="session-last muted">{s.last_message.clone()}</span>
                                     <span class="session-time muted">
-                                        {clock_time(s.last_message_time.as_deref().unwrap_or(&s.created_at))}
+                                        {let at = s.last_message_time.clone().unwrap_or_else(|| s.created_at.clone());
+                                         move || list_time(&at, now.get())}
                                     </span>
                                     {pending.then(|| view! { <span class="session-wait muted" data-testid="waited">{waited}</span> })}
                                     {(!pending).then(|| s.cs_account.clone().map(|a| view! { <span class="session-agent muted">{a}</span> })).flatten()}
@@ -493,6 +590,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                             }
                         }
                     </For>
+                    {move || empty().then(|| view! { <li class="muted session-none">{t!(i18n, chat.none_here)}</li> })}
                 </ul>
             </section>
         }
@@ -530,8 +628,10 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         view! {
             <aside class="desk-list">
                 {filter_bar}
-                {group(t_string!(i18n, chat.queue).to_string(), "queue", Box::new(|s| s.status == "pending"))}
+                // One's own chats first: with a long queue they would
+                // otherwise sit below it, out of sight.
                 {group(t_string!(i18n, chat.mine).to_string(), "mine", Box::new(move |s| holds_mine(s)))}
+                {group(t_string!(i18n, chat.queue).to_string(), "queue", Box::new(|s| s.status == "pending"))}
                 {group(t_string!(i18n, chat.ended_list).to_string(), "others", Box::new(move |s| s.status != "pending" && !holds_other(s)))}
             </aside>
         }
@@ -562,6 +662,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             notify_on.set(alert::ask_notifications().await);
         });
     };
+    let holds_load = holds.clone();
     let head = view! {
         <Title text=tab_title/>
         <div class="desk-head" data-alerts=move || alerts.get() data-chimes=move || chimes.get()>
@@ -594,6 +695,11 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                 />
                 " "{t!(i18n, chat.auto_accept)}
             </label>
+            <span class="muted" data-testid="my-load">{move || capacity.get().map(|cap| {
+                let load = sessions.with(|l| l.iter().filter(|s| holds_load(s)).count()) as i64;
+                let text = t_string!(i18n, chat.my_load, load = load.to_string(), cap = cap.to_string()).to_string();
+                if load >= cap { format!("{text}{}", t_string!(i18n, chat.full)) } else { text }
+            })}</span>
             <label>
                 <input
                     type="checkbox"
@@ -698,7 +804,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     view! {
                         <header class="chat-head">
                             <h2 data-testid="chat-with">{s.user_account.clone()}</h2>
-                            <span class="muted" data-testid="chat-status">{s.status.clone()}</span>
+                            <span class="muted" data-testid="chat-status" data-status=s.status.clone()>{state_label(i18n, &s.status)}</span>
                             {s.cs_account.clone().map(|a| view! { <span class="muted" data-testid="chat-agent">" · "{a}</span> })}
                             <button class="button link" data-testid="important" on:click=toggle_important>
                                 {if s.is_important { "★" } else { "☆" }}" "{t!(i18n, chat.important)}
@@ -731,8 +837,12 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     .into_any()
                 }
             }}
-            {move || notice.get().map(|text| view! {
-                <p class="form-error" role="alert" data-testid="desk-error">
+            {move || notice.get().map(|(error, text)| view! {
+                <p
+                    class=if error { "form-error" } else { "toast" }
+                    role=if error { "alert" } else { "status" }
+                    data-testid=if error { "desk-error" } else { "desk-notice" }
+                >
                     {text}" "
                     <button class="button link" on:click=move |_| notice.set(None)>"×"</button>
                 </p>
@@ -742,7 +852,13 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                 <ThreadView items mine=SenderType::CustomerService live typing=Signal::from(typing)
                     on_older has_older=Signal::from(has_older)/>
                 <Show when=move || !can_write.get()>
-                    <p class="muted" data-testid="read-only">{t!(i18n, chat.watching)}</p>
+                    <p class="muted" data-testid="read-only">
+                        {move || if current.with(|c| c.as_ref().is_some_and(|s| s.status == "ended")) {
+                            t_string!(i18n, chat.ended_note).to_string()
+                        } else {
+                            t_string!(i18n, chat.watching).to_string()
+                        }}
+                    </p>
                 </Show>
                 <Composer on_send on_typing disabled=Signal::derive(move || !can_write.get())/>
             </Show>
@@ -789,6 +905,22 @@ fn error_text(i18n: I18nContext<Locale>, code: &str, detail: &str) -> String {
         _ => return detail.to_owned(),
     };
     format!("{head} ({detail})")
+}
+
+/// Since when a pending chat's player has waited (older servers: creation).
+fn waiting_since(s: &SessionSummary) -> &str {
+    s.waiting_since.as_deref().unwrap_or(&s.created_at)
+}
+
+/// A chat's state (`pending`, `active`, `ended`) in the reader's language.
+fn state_label(i18n: I18nContext<Locale>, s: &str) -> String {
+    match s {
+        "pending" => t_string!(i18n, chat.state_pending),
+        "active" => t_string!(i18n, chat.state_active),
+        "ended" => t_string!(i18n, chat.state_ended),
+        other => return other.to_owned(),
+    }
+    .to_string()
 }
 
 fn status_label(i18n: I18nContext<Locale>, s: &str) -> String {

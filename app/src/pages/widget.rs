@@ -211,6 +211,9 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
         <ConnIndicator live/>
         <p class="widget-intro muted">{t!(i18n, chat.widget_intro)}</p>
         <ThreadView items mine=SenderType::User live typing=Signal::from(typing)/>
+        <Show when=move || status.get().as_deref() == Some("pending") && thread.with(|t| !t.is_empty())>
+            <p class="muted widget-queued" data-testid="chat-queued">{t!(i18n, chat.queued)}</p>
+        </Show>
         <Show when=move || status.get().as_deref() == Some("ended")>
             <p class="notice" data-testid="chat-ended">{t!(i18n, chat.ended)}</p>
         </Show>

@@ -100,7 +100,11 @@ impl Status {
 pub(crate) const SESSION_COLS: &str =
     "id, account, agent_id, agent, status, is_important, last_seq, \
      staff_unread, player_unread, last_message, last_message_at, created_at, accepted_at, \
-     first_response_at, ended_at";
+     first_response_at, ended_at, queued_at";
+
+/// Orders the queue (pending chats) by the longest wait first, as
+/// auto-accept hands them out; other chats tie here.
+const QUEUE_ORDER: &str = "CASE WHEN status = 'pending' THEN COALESCE(queued_at, created_at) END";
 
 /// A chat session as stored.
 #[derive(Debug, Clone, FromRow)]
@@ -120,6 +124,8 @@ pub struct SessionRow {
     pub accepted_at: Option<i64>,
     pub first_response_at: Option<i64>,
     pub ended_at: Option<i64>,
+    /// When the chat last joined the queue (`None`: at `created_at`).
+    pub queued_at: Option<i64>,
 }
 
 impl SessionRow {
@@ -284,6 +290,10 @@ impl Kefu {
             is_important: s.is_important != 0,
             created_at: self.clock().format_ms_precise(s.created_at),
             last_seq: s.last_seq,
+            waiting_since: (s.status() == Status::Pending).then(|| {
+                self.clock()
+                    .format_ms_precise(s.queued_at.unwrap_or(s.created_at))
+            }),
         }
     }
 
@@ -500,7 +510,7 @@ impl Kefu {
         let rows = sqlx::query_as::<_, SessionRow>(&format!(
             "SELECT {SESSION_COLS} FROM chat_sessions WHERE {scope} \
              ORDER BY CASE status WHEN 'pending' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, \
-             COALESCE(last_message_at, created_at) DESC, id DESC LIMIT $2 OFFSET $3"
+             {QUEUE_ORDER}, COALESCE(last_message_at, created_at) DESC, id DESC LIMIT $2 OFFSET $3"
         ))
         .bind(who.id)
         .bind(limit)
@@ -516,7 +526,7 @@ impl Kefu {
             "SELECT {SESSION_COLS} FROM chat_sessions \
              WHERE status = 'pending' OR (status = 'active' AND agent_id = $1) \
              ORDER BY CASE status WHEN 'pending' THEN 0 ELSE 1 END, \
-             COALESCE(last_message_at, created_at) DESC LIMIT $2"
+             {QUEUE_ORDER}, COALESCE(last_message_at, created_at) DESC LIMIT $2"
         ))
         .bind(who.id)
         .bind(LIST_ON_CONNECT)
@@ -596,7 +606,8 @@ impl Kefu {
         let now = now_ms();
         let id = uuid::Uuid::now_v7().to_string();
         let inserted = sqlx::query(
-            "INSERT INTO chat_sessions (id, account, status, created_at) VALUES ($1, $2, 'pending', $3)",
+            "INSERT INTO chat_sessions (id, account, status, created_at, queued_at) \
+             VALUES ($1, $2, 'pending', $3, $3)",
         )
         .bind(&id)
         .bind(account)
@@ -798,10 +809,11 @@ impl Kefu {
         let now = now_ms();
         let reopened: Option<SessionRow> = sqlx::query_as(&format!(
             "UPDATE chat_sessions SET status = 'pending', agent_id = NULL, agent = NULL, \
-             ended_at = NULL, accepted_at = NULL WHERE id = $1 AND status = 'ended' \
+             ended_at = NULL, accepted_at = NULL, queued_at = $2 WHERE id = $1 AND status = 'ended' \
              RETURNING {SESSION_COLS}"
         ))
         .bind(session_id)
+        .bind(now)
         .fetch_optional(self.store().pool())
         .await
         .map_err(|e| {

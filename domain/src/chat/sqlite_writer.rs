@@ -275,6 +275,7 @@ fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
         accepted_at: r.get(12)?,
         first_response_at: r.get(13)?,
         ended_at: r.get(14)?,
+        queued_at: r.get(15)?,
     })
 }
 
