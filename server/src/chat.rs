@@ -12,6 +12,7 @@
 //! disable, force sign-out, expiry) closes it with 4001.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,7 @@ use axum::response::Response;
 use domain::chat::hub::{Hub, Outbox, Peer};
 use domain::chat::{error_code, Actor};
 use domain::{Error, Kefu, Principal};
+use futures_util::SinkExt;
 use protocol::chat::{
     codes, ClientFrame, Connected, Empty, ErrorFrame, ServerFrame, SessionList, UnreadSync,
     CLOSE_AUTH_FAILED, FRAMES_PER_SECOND, MAX_FRAME_BYTES,
@@ -271,7 +273,7 @@ async fn run(
         tokio::select! {
             frame = outbox.frames.recv() => {
                 let frame = frame?;
-                if !write_raw(socket, &frame).await {
+                if !write_waiting(socket, frame, &mut outbox.frames).await {
                     return None;
                 }
             }
@@ -343,14 +345,42 @@ async fn write(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
 }
 
 async fn write_raw(socket: &mut WebSocket, text: &str) -> bool {
-    let send = socket.send(Message::Text(text.into()));
-    tokio::pin!(send);
-    // Nearly every write finishes at once; only one that has to wait for
-    // the peer arms a timer.
-    let first = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
+    within_timeout(socket.send(Message::Text(text.into()))).await
+}
+
+/// Most frames a socket writes in one go: bounds how long the other arms
+/// of its loop (the client's frames, a kick) can wait behind a burst.
+const BURST: usize = 32;
+
+/// Writes `first` and whatever else the outbox already holds (up to
+/// [`BURST`] frames) and flushes once: a player's message gives an agent
+/// two frames (the message, the chat's unread count), one write here.
+async fn write_waiting(
+    socket: &mut WebSocket,
+    first: Arc<str>,
+    frames: &mut tokio::sync::mpsc::Receiver<Arc<str>>,
+) -> bool {
+    within_timeout(async {
+        socket.feed(Message::Text((*first).into())).await?;
+        for _ in 1..BURST {
+            match frames.try_recv() {
+                Ok(frame) => socket.feed(Message::Text((*frame).into())).await?,
+                Err(_) => break,
+            }
+        }
+        socket.flush().await
+    })
+    .await
+}
+
+/// Runs a write, giving up after [`WRITE_TIMEOUT`]. Nearly every write
+/// finishes at once; only one that has to wait for the peer arms a timer.
+async fn within_timeout<E>(write: impl Future<Output = Result<(), E>>) -> bool {
+    tokio::pin!(write);
+    let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
     match first {
         Poll::Ready(done) => done.is_ok(),
-        Poll::Pending => matches!(tokio::time::timeout(WRITE_TIMEOUT, send).await, Ok(Ok(()))),
+        Poll::Pending => matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(()))),
     }
 }
 
