@@ -152,6 +152,23 @@ pub mod ssr {
     /// are logged with a request id and never sent.
     pub fn to_server_error(e: domain::Error) -> ServerFnError {
         use domain::Error::*;
+        // The HTTP status says what kind of failure it is (a refused input is
+        // not a server error to the browser's console or to monitoring).
+        let status = match &e {
+            Unauthenticated(_) => 401,
+            AccountDisabled | Forbidden(_) => 403,
+            Invalid { .. } => 400,
+            NotFound(_) => 404,
+            Conflict(_) => 409,
+            RateLimited { .. } => 429,
+            Internal(_) => 500,
+        };
+        if let (Some(response), Ok(status)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::StatusCode::from_u16(status),
+        ) {
+            response.set_status(status);
+        }
         let code = match e {
             Unauthenticated(m) if m == domain::auth::INVALID_CREDENTIALS => {
                 "invalid_credentials".to_owned()

@@ -91,8 +91,11 @@ async fn unknown_page_is_404() {
 async fn panel_session_cookie_and_role_pages() {
     let s = TestServer::start().await;
     let (st, _, body) = panel_login(&s, "admin", "wrong-password").await;
-    assert_eq!(st, 500, "server functions answer errors as 500: {body}");
+    assert_eq!(st, 401, "a refused sign-in is not a server error: {body}");
     assert!(body.contains("invalid_credentials"), "{body}");
+    let (st, _, body) = panel_login(&s, "", "x").await;
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("invalid:username:is required"), "{body}");
 
     let (st, set_cookie, body) = panel_login(&s, "admin", ADMIN_PASSWORD).await;
     assert_eq!(st, 200, "{body}");

@@ -33,7 +33,28 @@ const COLUMNS: &[&str] = &[
 ];
 
 pub fn field_label(i18n: I18nContext<Locale>, field: &str) -> String {
+    // A filter's field: the column's name, and which bound.
+    if let Some(base) = field.strip_suffix("_list") {
+        return field_label(i18n, base);
+    }
+    for (suffix, bound) in [("_min", 0), ("_max", 1), ("_start", 2), ("_end", 3)] {
+        if let Some(base) = field.strip_suffix(suffix) {
+            let bound = match bound {
+                0 => t_string!(i18n, players.bound.min),
+                1 => t_string!(i18n, players.bound.max),
+                2 => t_string!(i18n, players.bound.start),
+                _ => t_string!(i18n, players.bound.end),
+            };
+            return format!("{}{bound}", field_label(i18n, base));
+        }
+    }
     match field {
+        "username" => t_string!(i18n, login.username),
+        "password" => t_string!(i18n, login.password),
+        "new_password" => t_string!(i18n, staff.new_password),
+        "user_type" => t_string!(i18n, staff.role),
+        "from" => t_string!(i18n, analytics.from),
+        "to" => t_string!(i18n, analytics.to),
         "account" => t_string!(i18n, players.f.account),
         "real_account" => t_string!(i18n, players.f.real_account),
         "main_account" => t_string!(i18n, players.f.main_account),
