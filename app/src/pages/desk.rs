@@ -777,6 +777,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                                 <span class="muted">
                                     {status_label(i18n, &c.status)}" · "
                                     {t_string!(i18n, chat.load, load = c.load.to_string(), cap = c.capacity.to_string()).to_string()}
+                                    {(c.load >= c.capacity).then(|| t_string!(i18n, chat.full).to_string())}
                                 </span>
                             </li>
                         }
