@@ -20,6 +20,8 @@ pub mod i18n;
 pub mod nav;
 pub mod pages;
 pub mod reason;
+#[cfg(test)]
+mod source_scan;
 
 use leptos::prelude::*;
 use leptos_i18n::context::CookieOptions;

@@ -125,8 +125,14 @@ test("a super admin creates an agent, disables it, and it can no longer sign in"
   await expect(row.getByTestId("staff-status")).toHaveText("停用");
   // The audit log shows both writes.
   await page.goto("/staff/audit?target=lu.xun");
-  await expect(page.getByTestId("audit-table")).toContainText("staff.create");
-  await expect(page.getByTestId("audit-table")).toContainText("staff.status");
+  await expect(page.getByTestId("audit-table")).toContainText("新建员工");
+  await expect(page.getByTestId("audit-table")).toContainText("启用 / 停用员工");
+  // The action filter lists the actions by name.
+  await hydrated(page);
+  await page.getByTestId("audit-action").selectOption({ label: "启用 / 停用员工" });
+  await page.getByTestId("audit-action").evaluate((el: HTMLSelectElement) => el.form!.requestSubmit());
+  await expect(page).toHaveURL(/action=staff\.status/);
+  await expect(page.getByTestId("audit-table").locator("td[data-action]")).toHaveCount(1);
 
   await page.getByTestId("logout").click();
   await expect(page).toHaveURL(/\/login$/);
