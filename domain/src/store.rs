@@ -451,20 +451,18 @@ mod tests {
     use std::path::PathBuf;
     use std::time::{Duration, Instant};
 
-    /// A reader that stays on an old snapshot (a backup, a long report) while
-    /// the log is past its limit: the log cannot be emptied under it, and
-    /// trying must not hold the writers back for long, nor fail them. Once
-    /// the reader is gone the log is emptied.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_reader_on_the_log_neither_fails_nor_stalls_writers() {
-        use sqlx::Executor;
+    /// The WAL limit of [`small_wal_store`].
+    const SMALL_WAL: i64 = 1 << 20;
+
+    /// A SQLite store in a new folder whose log is emptied past 1 MiB,
+    /// checked every 100 ms, with a table `filler (x BLOB)` to write to.
+    async fn small_wal_store() -> (tempfile::TempDir, super::Store) {
         let dir = tempfile::tempdir().unwrap();
-        let limit: i64 = 1 << 20;
         let store = super::Store::connect_with(
             &super::sqlite_url_in(dir.path()),
             super::Checkpoints {
                 every: Duration::from_millis(100),
-                wal_limit_bytes: limit,
+                wal_limit_bytes: SMALL_WAL,
             },
         )
         .await
@@ -473,6 +471,18 @@ mod tests {
             .execute(store.pool())
             .await
             .unwrap();
+        (dir, store)
+    }
+
+    /// A reader that stays on an old snapshot (a backup, a long report) while
+    /// the log is past its limit: the log cannot be emptied under it, and
+    /// trying must not hold the writers back for long, nor fail them. Once
+    /// the reader is gone the log is emptied.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_on_the_log_neither_fails_nor_stalls_writers() {
+        use sqlx::Executor;
+        let (dir, store) = small_wal_store().await;
+        let limit = SMALL_WAL;
         let blob = vec![7u8; 4000];
         let insert = || {
             sqlx::query("INSERT INTO filler (x) VALUES ($1)")
@@ -599,21 +609,8 @@ mod tests {
     /// catches up.)
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_stays_bounded_under_writes_that_never_pause() {
-        let dir = tempfile::tempdir().unwrap();
-        let limit: i64 = 1 << 20;
-        let store = super::Store::connect_with(
-            &super::sqlite_url_in(dir.path()),
-            super::Checkpoints {
-                every: Duration::from_millis(100),
-                wal_limit_bytes: limit,
-            },
-        )
-        .await
-        .unwrap();
-        sqlx::query("CREATE TABLE filler (x BLOB NOT NULL)")
-            .execute(store.pool())
-            .await
-            .unwrap();
+        let (dir, store) = small_wal_store().await;
+        let limit = SMALL_WAL;
         let blob = vec![7u8; 4000];
         let mut written: u64 = 0;
         let until = Instant::now() + Duration::from_secs(2);

@@ -150,7 +150,10 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             let is_open = |id: &str| open.as_deref() == Some(id);
             match f {
                 ServerFrame::Connected(_) => needs_refresh.set(true),
-                ServerFrame::SessionListUpdated(l) => set_list(l.sessions),
+                // The greeting's list holds the open chats only (not an
+                // ended one being read, nor what an admin watches): the
+                // full list that follows decides what is gone.
+                ServerFrame::SessionListUpdated(l) => sessions.set(l.sessions),
                 ServerFrame::SessionsResponse(p) => set_list(p.sessions),
                 ServerFrame::NewSessionCreated(_)
                 | ServerFrame::SessionStatusChanged(_)
