@@ -125,6 +125,25 @@ test("messages written offline arrive once each, in order, when the agent is bac
   for (const s of [agent, player]) await s.context.close();
 });
 
+test("an ended chat being read stays open when the desk reconnects", async ({ browser, request }) => {
+  const agent = await openDesk(browser, await newAgent(request, "rd"));
+  const account = `reread.${Date.now()}`;
+  const { player } = await acceptedChat(browser, request, agent, account, "查一下记录");
+  await agent.page.getByTestId("end").click();
+  await expect(agent.page.getByTestId("chat-status")).toHaveText("已结束");
+  await expect(agent.page.getByTestId("read-only")).toHaveText("会话已结束，玩家再发消息会重新打开。");
+  // A reconnect: the greeting lists open chats only; the full list that
+  // follows still has this one, so it stays on screen.
+  await agent.context.setOffline(true);
+  await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "offline");
+  await agent.context.setOffline(false);
+  await expect(agent.page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  await agent.page.waitForTimeout(1000);
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(account);
+  await expect(agent.page.getByTestId("thread").getByText("查一下记录")).toBeVisible();
+  for (const s of [agent, player]) await s.context.close();
+});
+
 test("a message left unsent in the outbox is sent after a reload", async ({ browser, request }) => {
   const username = await newAgent(request, "rl");
   const agent = await openDesk(browser, username);

@@ -885,8 +885,9 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     .into_any()
 }
 
-/// An error frame as a sentence in the agent's language (the server's own
-/// text, in English, follows in brackets for the detail).
+/// An error frame as a sentence in the agent's language: the server's
+/// detail translated (`crate::reason`); a detail it does not know follows
+/// the kind of failure in brackets, as it came.
 fn error_text(i18n: I18nContext<Locale>, code: &str, detail: &str) -> String {
     use protocol::chat::codes;
     let locale = i18n.get_locale_untracked();
