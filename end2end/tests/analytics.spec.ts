@@ -19,6 +19,9 @@ test("the dashboard shows the demo data and redraws the trend for another period
   expect(number(await page.getByTestId("value-total_revenue").textContent())).toBeGreaterThan(0);
   await expect(page.getByTestId("server-chart").locator(".bar-row").first()).toBeVisible();
   await expect(page.getByTestId("high-value-table").locator("tbody tr")).toHaveCount(20);
+  // Levels by name, not number.
+  await expect(page.getByTestId("high-value-table").locator("tbody")).toContainText(/免费|普通会员|VIP|SVIP/);
+  await expect(page.getByTestId("high-value-table").locator("tbody td").filter({ hasText: /^[0-3]$/ })).toHaveCount(0);
 
   // The default period is 30 days; 7 redraws both trend charts and the table.
   await expect(page.getByTestId("trend-players")).toHaveAttribute("data-points", "30");

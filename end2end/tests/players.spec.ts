@@ -25,9 +25,12 @@ test("a super admin filters by two filters and the URL keeps them", async ({ pag
   await hydrated(page);
   await page.getByTestId("filter-server_name").fill("洛阳");
   await page.getByTestId("filter-game_platform_list").fill("1");
+  // A 0/1 column is a yes/no list (new players are open).
+  await page.getByTestId("filter-is_open").selectOption({ label: "是" });
   await page.getByTestId("filter-apply").click();
   await expect(page).toHaveURL(/server_name=%E6%B4%9B%E9%98%B3|server_name=洛阳/);
   await expect(page).toHaveURL(/game_platform_list=1/);
+  await expect(page).toHaveURL(/is_open=1/);
   await expect(page.getByTestId("row-f.one")).toBeVisible();
   await expect(page.getByTestId("row-f.two")).toHaveCount(0);
   await expect(page.getByTestId("row-f.three")).toHaveCount(0);
@@ -36,6 +39,7 @@ test("a super admin filters by two filters and the URL keeps them", async ({ pag
   await page.reload();
   await expect(page.getByTestId("row-f.one")).toBeVisible();
   await expect(page.getByTestId("filter-server_name")).toHaveValue("洛阳");
+  await expect(page.getByTestId("filter-is_open")).toHaveValue("1");
 });
 
 test("create, recharge with a previewed expiry, history, transfer, batch delete", async ({ page, request }) => {

@@ -14,7 +14,7 @@ use protocol::analytics::{
 use crate::api;
 use crate::charts::{csv_href, BarChart, DataTable, LineChart, Series};
 use crate::i18n::*;
-use crate::pages::players::failure_text;
+use crate::pages::players::{failure_text, level_label};
 
 const PRESETS: [i64; 4] = [7, 30, 90, 365];
 
@@ -362,7 +362,7 @@ fn high_value(i18n: leptos_i18n::I18nContext<Locale>, top: Vec<HighValuePlayer>)
             vec![
                 h.account.clone(),
                 format!("{:.2}", h.total_payment),
-                h.membership_level.to_string(),
+                level_label(i18n, h.membership_level),
                 day(&h.register_date),
                 day(&h.last_payment_date),
             ]

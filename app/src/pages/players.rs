@@ -258,6 +258,19 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
             </label>
         }
     };
+    // A 0/1 column: any, yes or no (the query keeps its 0 and 1).
+    let yes_no_filter = move |k: &'static str| {
+        view! {
+            <label>
+                <span>{move || field_label(i18n, k)}</span>
+                <select name=k prop:value=value(k) data-testid=format!("filter-{k}")>
+                    <option value="">{t!(i18n, audit_action.any)}</option>
+                    <option value="1">{t!(i18n, players.yes)}</option>
+                    <option value="0">{t!(i18n, players.no)}</option>
+                </select>
+            </label>
+        }
+    };
     view! {
         <Title text=t_string!(i18n, nav.players).to_string()/>
         <div class="page-head">
@@ -286,8 +299,8 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
             {filter("membership_expire_date_end", "date", "")}
             {filter("register_date_start", "date", "")}
             {filter("register_date_end", "date", "")}
-            {filter("auxiliary_online", "text", "0 / 1")}
-            {filter("is_open", "text", "0 / 1")}
+            {yes_no_filter("auxiliary_online")}
+            {yes_no_filter("is_open")}
             {filter("remarks", "text", "")}
             <input type="hidden" name="sort_by" prop:value=value("sort_by")/>
             <input type="hidden" name="sort_order" prop:value=value("sort_order")/>
