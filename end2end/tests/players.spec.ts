@@ -24,7 +24,7 @@ test("a super admin filters by two filters and the URL keeps them", async ({ pag
   await page.goto("/players");
   await hydrated(page);
   await page.getByTestId("filter-server_name").fill("洛阳");
-  await page.getByTestId("filter-game_platform_list").fill("1");
+  await page.getByTestId("filter-game_platform_list").getByLabel("安卓").check();
   // A 0/1 column is a yes/no list (new players are open).
   await page.getByTestId("filter-is_open").selectOption({ label: "是" });
   await page.getByTestId("filter-apply").click();
@@ -40,6 +40,8 @@ test("a super admin filters by two filters and the URL keeps them", async ({ pag
   await expect(page.getByTestId("row-f.one")).toBeVisible();
   await expect(page.getByTestId("filter-server_name")).toHaveValue("洛阳");
   await expect(page.getByTestId("filter-is_open")).toHaveValue("1");
+  await expect(page.getByTestId("filter-game_platform_list").getByLabel("安卓")).toBeChecked();
+  await expect(page.getByTestId("filter-game_platform_list").getByLabel("iOS")).not.toBeChecked();
 });
 
 test("create, recharge with a previewed expiry, history, transfer, batch delete", async ({ page, request }) => {

@@ -258,6 +258,42 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
             </label>
         }
     };
+    // A list column (level, platform): a box per value; the query keeps
+    // the comma list the API takes (none ticked: no filter).
+    let pick_filter = move |k: &'static str, values: &'static [i64]| {
+        let parse = move |q: &ParamsMap| {
+            q.get(k)
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|v| v.trim().parse::<i64>().ok())
+                .collect::<BTreeSet<i64>>()
+        };
+        let picked = RwSignal::new(query_map.with_untracked(parse));
+        // Follows the URL (a reset, back and forward), as the other inputs do.
+        Effect::new(move |_| picked.set(query_map.with(parse)));
+        let joined =
+            move || picked.with(|p| p.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        view! {
+            <fieldset class="pick" data-testid=format!("filter-{k}")>
+                <legend>{move || field_label(i18n, k)}</legend>
+                {values.iter().map(|&v| {
+                    let label = move || if k == "game_platform_list" { platform_label(i18n, v) } else { level_label(i18n, v) };
+                    view! {
+                        <label class="check">
+                            <input type="checkbox" value=v.to_string()
+                                prop:checked=move || picked.with(|p| p.contains(&v))
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    picked.update(|p| { if on { p.insert(v); } else { p.remove(&v); } });
+                                }/>
+                            {label}
+                        </label>
+                    }
+                }).collect_view()}
+                <input type="hidden" name=k prop:value=joined/>
+            </fieldset>
+        }
+    };
     // A 0/1 column: any, yes or no (the query keeps its 0 and 1).
     let yes_no_filter = move |k: &'static str| {
         view! {
@@ -291,8 +327,8 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
             {filter("contact", "text", "")}
             {filter("server_name", "text", "")}
             {filter("server_info", "text", "")}
-            {filter("membership_level_list", "text", "0,1,2,3")}
-            {filter("game_platform_list", "text", "-1,1,2,3")}
+            {pick_filter("membership_level_list", &[0, 1, 2, 3])}
+            {pick_filter("game_platform_list", &[1, 2, 3, -1])}
             {filter("membership_pay_money_min", "number", "")}
             {filter("membership_pay_money_max", "number", "")}
             {filter("membership_expire_date_start", "date", "")}
