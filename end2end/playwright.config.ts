@@ -5,8 +5,10 @@ import { defineConfig } from "@playwright/test";
 const port = Number(process.env.KEFU_E2E_PORT ?? 3300);
 const baseURL = `http://127.0.0.1:${port}`;
 const demoPort = Number(process.env.KEFU_E2E_DEMO_PORT ?? 3301);
+// A stub of the browser service (a program outside Kefu) for the system page.
+const browserServicePort = Number(process.env.KEFU_E2E_BROWSER_SERVICE_PORT ?? 3302);
 
-function kefu(port: number, dataDir: string) {
+function kefu(port: number, dataDir: string, extraEnv: Record<string, string> = {}) {
   return {
     command: `${process.env.KEFU_BIN ?? "../target/release/kefu"} serve`,
     cwd: "..",
@@ -21,6 +23,7 @@ function kefu(port: number, dataDir: string) {
       KEFU_ADMIN_PASSWORD: process.env.KEFU_E2E_ADMIN_PASSWORD ?? "",
       KEFU_API_KEY: process.env.KEFU_E2E_API_KEY ?? "e2e-api-key",
       KEFU_LOG: "warn",
+      ...extraEnv,
     },
   };
 }
@@ -55,7 +58,15 @@ export default defineConfig({
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
   webServer: [
-    kefu(port, process.env.KEFU_E2E_DATA_DIR ?? "/tmp/kefu-e2e"),
+    {
+      command: `node stub/browser-service.mjs ${browserServicePort}`,
+      url: `http://127.0.0.1:${browserServicePort}/health`,
+      reuseExistingServer: false,
+      timeout: 10_000,
+    },
+    kefu(port, process.env.KEFU_E2E_DATA_DIR ?? "/tmp/kefu-e2e", {
+      KEFU_BROWSER_SERVICE_URL: `http://127.0.0.1:${browserServicePort}`,
+    }),
     // The same binary over `kefu demo-data` (the analytics dashboard).
     kefu(demoPort, process.env.KEFU_E2E_DEMO_DATA_DIR ?? "/tmp/kefu-e2e-demo"),
   ],

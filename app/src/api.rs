@@ -114,6 +114,12 @@ pub async fn list_audit(query: AuditQuery) -> Result<(Vec<AuditEntry>, i64), Ser
         .map_err(e)
 }
 
+/// The system page: Kefu's own state and the browser service's.
+#[server(prefix = "/sfn", endpoint = "system_status", input = Json)]
+pub async fn system_status() -> Result<protocol::system::SystemStatus, ServerFnError> {
+    kefu()?.system_status(&principal().await?).await.map_err(e)
+}
+
 /// What went wrong, split from a server function error code (see `crate::auth`):
 /// the kind (`invalid`, `forbidden`, `conflict`, …), the field for `invalid`,
 /// and the detail.

@@ -17,6 +17,7 @@ pub mod players;
 pub mod secrets;
 pub mod staff;
 pub mod store;
+pub mod system;
 pub mod time;
 
 use std::sync::Arc;
@@ -41,6 +42,10 @@ pub struct KefuInner {
     pub dispatching: tokio::sync::Mutex<()>,
     /// The chat's group-commit writer, started on first use.
     pub(crate) writer: std::sync::OnceLock<chat::writer::Queue>,
+    /// When this process made its `Kefu` (ms since epoch).
+    pub started_at: i64,
+    /// The browser service to watch, when one is configured.
+    pub(crate) browser_service: std::sync::OnceLock<Arc<dyn system::BrowserServiceProbe>>,
 }
 
 impl Kefu {
@@ -53,6 +58,8 @@ impl Kefu {
             hub: chat::hub::Hub::new(),
             dispatching: tokio::sync::Mutex::new(()),
             writer: std::sync::OnceLock::new(),
+            started_at: time::now_ms(),
+            browser_service: std::sync::OnceLock::new(),
         }))
     }
 

@@ -24,6 +24,14 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// `sqlite` or `postgres`, as the system page reports it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
     pub fn from_url(url: &str) -> Result<Self> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)

@@ -788,3 +788,76 @@ async fn a_reopened_chat_waits_from_its_reopening_and_the_queue_is_oldest_first(
     assert_eq!(w.kefu.session_to_wire(&row, true).waiting_since, None);
     w.db.finish().await;
 }
+
+/// A stand-in for the browser service (a program outside Kefu): answers a
+/// fixed report. `server` has the HTTP one, tested against a stub service.
+struct FixedProbe(protocol::system::BrowserServiceReport);
+
+impl domain::system::BrowserServiceProbe for FixedProbe {
+    fn check(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = protocol::system::BrowserServiceReport> + Send + '_>,
+    > {
+        Box::pin(async move { self.0.clone() })
+    }
+}
+
+#[tokio::test]
+async fn the_system_status_counts_chats_and_sockets_for_admins_only() {
+    use protocol::system::{BrowserServiceReport, Probe, ProbeFailure};
+    let w = world(1).await;
+    let a = &w.agents[0];
+    // Nothing configured: no browser service in the report.
+    let s = w.kefu.system_status(&w.admin).await.unwrap();
+    assert_eq!(s.browser_service, None);
+    assert_eq!((s.kefu.chats_waiting, s.kefu.chats_active), (0, 0));
+    assert_eq!((s.kefu.staff_online, s.kefu.players_online), (0, 0));
+    assert_eq!(s.kefu.database, w.kefu.store().backend().name());
+    assert!(s.kefu.uptime_secs >= 0 && s.kefu.uptime_secs < 600);
+    assert!(matches!(
+        w.kefu.system_status(a).await,
+        Err(Error::Forbidden(_))
+    ));
+
+    // Two waiting, one of them then accepted; one ended (counted nowhere).
+    let one = w.kefu.create_session("liu.bei").await.unwrap();
+    w.kefu.create_session("guan.yu").await.unwrap();
+    let gone = w.kefu.create_session("zhang.fei").await.unwrap();
+    w.kefu
+        .accept_session(a, &one.session_id, None)
+        .await
+        .unwrap();
+    w.kefu
+        .end_session(&w.admin, &gone.session_id)
+        .await
+        .unwrap();
+    let _agent_tab1 = online(&w, a);
+    let _agent_tab2 = online(&w, a);
+    let _player = w.kefu.hub().register_player("guan.yu");
+    let report = BrowserServiceReport {
+        url: "http://browsers.example:8888".into(),
+        health: Probe::Failed {
+            failure: ProbeFailure::Unreachable,
+        },
+        pool: Probe::Failed {
+            failure: ProbeFailure::Status(503),
+        },
+        usage: Probe::Failed {
+            failure: ProbeFailure::Timeout(3000),
+        },
+    };
+    w.kefu
+        .set_browser_service(std::sync::Arc::new(FixedProbe(report.clone())))
+        .unwrap();
+    assert!(w
+        .kefu
+        .set_browser_service(std::sync::Arc::new(FixedProbe(report.clone())))
+        .is_err());
+    let s = w.kefu.system_status(&w.admin).await.unwrap();
+    assert_eq!((s.kefu.chats_waiting, s.kefu.chats_active), (1, 1));
+    assert_eq!((s.kefu.staff_online, s.kefu.staff_sockets), (1, 2));
+    assert_eq!((s.kefu.players_online, s.kefu.player_sockets), (1, 1));
+    assert_eq!(s.browser_service, Some(report));
+    w.db.finish().await;
+}

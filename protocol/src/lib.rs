@@ -10,6 +10,7 @@ pub mod chat;
 pub mod envelope;
 pub mod players;
 pub mod staff;
+pub mod system;
 
 pub use auth::{LoginRequest, LoginResponse, RefreshResponse, UserInfo, UserType};
 pub use envelope::{ErrorBody, Success};

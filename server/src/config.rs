@@ -105,6 +105,10 @@ pub struct ServeOptions {
     /// `X-Api-Key`). Unset: player chat tokens can only come from the panel.
     #[arg(long, env = "KEFU_API_KEY", hide_env_values = true, global = true)]
     pub api_key: Option<String>,
+    /// Base URL of the browser service the system page watches (seed 000
+    /// §6), e.g. `http://10.0.0.5:8888`. Unset: the page says so.
+    #[arg(long, env = "KEFU_BROWSER_SERVICE_URL", global = true)]
+    pub browser_service_url: Option<String>,
     /// Seconds a chat socket may stay silent before it is closed (clients
     /// ping every 30 s).
     #[arg(

@@ -4,6 +4,7 @@
 //! authorizes through `domain`, and maps results to the wire.
 
 pub mod api;
+pub mod browser_service;
 pub mod chat;
 pub mod config;
 pub mod error;
@@ -151,7 +152,15 @@ pub async fn prepare(common: &Common, options: &ServeOptions) -> Result<Kefu, St
     })
     .await
     .map_err(|e| StartError(e.to_string()))?;
-    Ok(Kefu::new(store, secret.as_bytes(), clock))
+    let kefu = Kefu::new(store, secret.as_bytes(), clock);
+    if let Some(url) = options.browser_service_url.as_deref() {
+        if !url.trim().is_empty() {
+            let service = browser_service::BrowserService::new(url, browser_service::TIMEOUT)?;
+            tracing::info!(url = %service.shown_url(), "watching the browser service");
+            kefu.set_browser_service(std::sync::Arc::new(service))?;
+        }
+    }
+    Ok(kefu)
 }
 
 /// Reads the Leptos runtime options: `Leptos.toml`, overridden by LEPTOS_*.

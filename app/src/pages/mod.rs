@@ -8,4 +8,5 @@ pub mod login;
 pub mod players;
 pub mod shell;
 pub mod staff;
+pub mod system;
 pub mod widget;

@@ -65,29 +65,19 @@ fn section_body(section: Section, sub: Sub, user: &UserInfo) -> impl IntoView {
     let i18n = use_i18n();
     let is_super = user.user_type == UserType::SuperAdmin;
     match (section, sub) {
-        (Section::Players, Sub::Index) => return view! { <PlayersList is_super/> }.into_any(),
-        (Section::Players, Sub::PlayerDetail) => {
-            return view! { <PlayerDetail is_super/> }.into_any()
-        }
-        (Section::Players, Sub::PlayerNew) => {
-            return view! { <PlayerForm editing=false/> }.into_any()
-        }
-        (Section::Players, Sub::PlayerEdit) => {
-            return view! { <PlayerForm editing=true/> }.into_any()
-        }
-        (Section::Staff, Sub::Audit) => return view! { <AuditPage/> }.into_any(),
-        (Section::Staff, _) => return view! { <StaffPage me=user.id/> }.into_any(),
-        (Section::Analytics, _) => {
-            return view! { <crate::pages::analytics::AnalyticsPage/> }.into_any()
-        }
+        (Section::Players, Sub::Index | Sub::Audit) => view! { <PlayersList is_super/> }.into_any(),
+        (Section::Players, Sub::PlayerDetail) => view! { <PlayerDetail is_super/> }.into_any(),
+        (Section::Players, Sub::PlayerNew) => view! { <PlayerForm editing=false/> }.into_any(),
+        (Section::Players, Sub::PlayerEdit) => view! { <PlayerForm editing=true/> }.into_any(),
+        (Section::Staff, Sub::Audit) => view! { <AuditPage/> }.into_any(),
+        (Section::Staff, _) => view! { <StaffPage me=user.id/> }.into_any(),
+        (Section::Analytics, _) => view! { <crate::pages::analytics::AnalyticsPage/> }.into_any(),
         (Section::Desk, _) => {
             let me = user.clone();
-            return view! { <crate::pages::desk::DeskPage me/> }.into_any();
+            view! { <crate::pages::desk::DeskPage me/> }.into_any()
         }
-        _ => {}
-    }
-    match section {
-        Section::Home => {
+        (Section::System, _) => view! { <crate::pages::system::SystemPage/> }.into_any(),
+        (Section::Home, _) => {
             let name = user.username.clone();
             let time = user
                 .last_login
@@ -115,13 +105,6 @@ fn section_body(section: Section, sub: Sub, user: &UserInfo) -> impl IntoView {
             }
             .into_any()
         }
-        other => view! {
-            <Title text=section_label(i18n, other)/>
-            <h1 data-testid="page-title">{move || section_label(i18n, other)}</h1>
-            <p class="muted">{section_description(other)}</p>
-            <p class="notice" data-testid="section-coming">{t!(i18n, section.coming)}</p>
-        }
-        .into_any(),
     }
 }
 

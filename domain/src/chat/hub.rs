@@ -60,6 +60,15 @@ struct Registry {
     players: HashMap<String, Vec<Conn>>,
 }
 
+/// How many people and sockets are connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HubCounts {
+    pub staff: u32,
+    pub staff_sockets: u32,
+    pub players: u32,
+    pub player_sockets: u32,
+}
+
 /// A staff member who has at least one socket open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnlineMember {
@@ -189,9 +198,20 @@ impl Hub {
 
     /// Open sockets in total (staff and players).
     pub fn socket_count(&self) -> usize {
+        let c = self.counts();
+        c.staff_sockets as usize + c.player_sockets as usize
+    }
+
+    /// People and sockets connected right now.
+    pub fn counts(&self) -> HubCounts {
         let reg = self.registry.lock().expect("hub lock");
-        reg.staff.values().map(|e| e.conns.len()).sum::<usize>()
-            + reg.players.values().map(Vec::len).sum::<usize>()
+        let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        HubCounts {
+            staff: n(reg.staff.len()),
+            staff_sockets: n(reg.staff.values().map(|e| e.conns.len()).sum()),
+            players: n(reg.players.len()),
+            player_sockets: n(reg.players.values().map(Vec::len).sum()),
+        }
     }
 
     /// Serializes a frame once for many sockets.
