@@ -124,7 +124,8 @@ pub struct PoolUsage {
 }
 
 /// Whether a status word the service reports means "all is well"
-/// (`ok`, `healthy`, `up`, `running`, `green`, any case).
+/// (`ok`, `healthy`, `up`, `running`, `green`, `pass`, `good`; any case,
+/// blanks around ignored).
 pub fn is_good_word(word: &str) -> bool {
     matches!(
         word.trim().to_ascii_lowercase().as_str(),
