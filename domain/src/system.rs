@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use protocol::system::{BrowserServiceReport, KefuStatus, SystemStatus};
 
+use crate::store::Backend;
 use crate::time::now_ms;
 use crate::{Error, Kefu, Principal, Result, Role};
 
@@ -62,9 +63,12 @@ impl Kefu {
         )
         .fetch_one(self.store().pool())
         .await?;
+        let (database_bytes, wal_bytes) = self.database_size().await;
         Ok(KefuStatus {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             database: self.store().backend().name().to_owned(),
+            database_bytes,
+            wal_bytes,
             started_at: self.clock().format_ms(self.0.started_at),
             uptime_secs: (now_ms() - self.0.started_at).max(0) / 1000,
             staff_online: counts.staff,
@@ -78,5 +82,36 @@ impl Kefu {
                 .slow_kicks
                 .load(std::sync::atomic::Ordering::Relaxed),
         })
+    }
+
+    /// The database's size and, on SQLite, its log's; `None` where it
+    /// cannot be read (an in-memory database, a file gone missing).
+    async fn database_size(&self) -> (Option<i64>, Option<i64>) {
+        let size = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| m.len() as i64);
+        match self.store().sqlite_file() {
+            Some(file) => {
+                let mut wal = file.as_os_str().to_owned();
+                wal.push("-wal");
+                // A missing log is an empty one (it is cut to nothing at times).
+                (
+                    size(file),
+                    Some(size(std::path::Path::new(&wal)).unwrap_or(0)),
+                )
+            }
+            None if self.store().backend() == Backend::Postgres => {
+                let sql = "SELECT CAST(pg_database_size(current_database()) AS BIGINT)";
+                match sqlx::query_as::<_, (i64,)>(sql)
+                    .fetch_one(self.store().pool())
+                    .await
+                {
+                    Ok((bytes,)) => (Some(bytes), None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the database size");
+                        (None, None)
+                    }
+                }
+            }
+            None => (None, None),
+        }
     }
 }

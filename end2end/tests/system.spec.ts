@@ -15,6 +15,7 @@ test("an admin sees Kefu and the browser service, and a failing pool after a ref
   await hydrated(page);
   await expect(page.getByTestId("page-title")).toHaveText("系统状态");
   await expect(page.getByTestId("kefu-database-value")).toHaveText("SQLite");
+  await expect(page.getByTestId("kefu-database_size-value")).toHaveText(/^\d+\.\d (KB|MB)$/);
   await expect(page.getByTestId("bs-url")).toHaveText(stub);
   await expect(page.getByTestId("bs-overall")).toHaveAttribute("data-state", "good");
   await expect(page.getByTestId("bs-total_browsers")).toHaveText("8");

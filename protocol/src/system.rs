@@ -26,6 +26,10 @@ pub struct KefuStatus {
     pub version: String,
     /// `sqlite` or `postgres`.
     pub database: String,
+    /// The database's size in bytes (SQLite: the file; PostgreSQL:
+    /// `pg_database_size`), and SQLite's write-ahead log beside it.
+    pub database_bytes: Option<i64>,
+    pub wal_bytes: Option<i64>,
     /// When this process started (RFC 3339) and how long ago, in seconds.
     pub started_at: String,
     pub uptime_secs: i64,

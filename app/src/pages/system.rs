@@ -86,6 +86,16 @@ fn kefu_panel(i18n: I18nContext<Locale>, k: KefuStatus) -> impl IntoView {
             String::new(),
         ),
         (
+            "database_size",
+            t_string!(i18n, system.database_size).to_string(),
+            k.database_bytes
+                .map(bytes_text)
+                .unwrap_or_else(|| "—".to_owned()),
+            k.wal_bytes
+                .map(|w| t_string!(i18n, system.wal_size, size = bytes_text(w)).to_string())
+                .unwrap_or_default(),
+        ),
+        (
             "uptime",
             t_string!(i18n, system.uptime).to_string(),
             duration_text(i18n, k.uptime_secs as f64),
@@ -329,6 +339,20 @@ fn usage_rows(i18n: I18nContext<Locale>, u: &PoolUsage) -> Vec<Row> {
     ]
 }
 
+/// Bytes as "812 B", "4.0 KB", "12.3 MB", "1.2 GB" (powers of 1024).
+pub fn bytes_text(bytes: i64) -> String {
+    const UNITS: [&str; 3] = ["KB", "MB", "GB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let (mut value, mut unit) = (bytes as f64 / 1024.0, 0);
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 fn text(v: &Option<String>) -> String {
     match v.as_deref().map(str::trim) {
         Some(s) if !s.is_empty() => s.to_owned(),
@@ -373,5 +397,19 @@ pub fn duration_text(i18n: I18nContext<Locale>, secs: f64) -> String {
         t_string!(i18n, system.minutes, m = m).to_string()
     } else {
         t_string!(i18n, system.under_minute).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bytes_text;
+
+    #[test]
+    fn sizes_read_in_the_largest_whole_unit() {
+        assert_eq!(bytes_text(0), "0 B");
+        assert_eq!(bytes_text(1023), "1023 B");
+        assert_eq!(bytes_text(4096), "4.0 KB");
+        assert_eq!(bytes_text(12_900_000), "12.3 MB");
+        assert_eq!(bytes_text(3 << 40), "3072.0 GB");
     }
 }
