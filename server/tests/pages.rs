@@ -5,28 +5,6 @@ mod common;
 
 use common::{TestServer, ADMIN, ADMIN_PASSWORD, AGENT};
 
-/// Signs in through the panel's server function and answers the cookie pair.
-async fn panel_login(s: &TestServer, username: &str, password: &str) -> (u16, String, String) {
-    let r = s
-        .http
-        .post(s.url("/sfn/login"))
-        .header("origin", &s.base)
-        .header("accept", "application/json")
-        .form(&[("username", username), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("kefu_session="))
-        .unwrap_or_default();
-    (status, cookie, r.text().await.unwrap())
-}
-
 fn pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
@@ -90,14 +68,14 @@ async fn unknown_page_is_404() {
 #[tokio::test]
 async fn panel_session_cookie_and_role_pages() {
     let s = TestServer::start().await;
-    let (st, _, body) = panel_login(&s, "admin", "wrong-password").await;
+    let (st, _, body) = s.panel_login("admin", "wrong-password").await;
     assert_eq!(st, 401, "a refused sign-in is not a server error: {body}");
     assert!(body.contains("invalid_credentials"), "{body}");
-    let (st, _, body) = panel_login(&s, "", "x").await;
+    let (st, _, body) = s.panel_login("", "x").await;
     assert_eq!(st, 400, "{body}");
     assert!(body.contains("invalid:username:is required"), "{body}");
 
-    let (st, set_cookie, body) = panel_login(&s, "admin", ADMIN_PASSWORD).await;
+    let (st, set_cookie, body) = s.panel_login("admin", ADMIN_PASSWORD).await;
     assert_eq!(st, 200, "{body}");
     assert!(body.contains('/'), "{body}");
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
@@ -124,7 +102,7 @@ async fn panel_session_cookie_and_role_pages() {
     );
 
     // An admin sees no staff link and gets 403 on the staff page.
-    let (_, set_cookie, _) = panel_login(&s, ADMIN.0, ADMIN.1).await;
+    let (_, set_cookie, _) = s.panel_login(ADMIN.0, ADMIN.1).await;
     let admin_cookie = pair(&set_cookie);
     let (st, _, html) = get(&s, "/", Some(&admin_cookie)).await;
     assert_eq!(st, 200);
@@ -135,10 +113,10 @@ async fn panel_session_cookie_and_role_pages() {
     assert!(html.contains("没有权限"));
 
     // An agent lands on the desk, and only sees the desk.
-    let (st, _, body) = panel_login(&s, AGENT.0, AGENT.1).await;
+    let (st, _, body) = s.panel_login(AGENT.0, AGENT.1).await;
     assert_eq!(st, 200);
     assert!(body.contains("/desk"), "{body}");
-    let (_, set_cookie, _) = panel_login(&s, AGENT.0, AGENT.1).await;
+    let (_, set_cookie, _) = s.panel_login(AGENT.0, AGENT.1).await;
     let agent_cookie = pair(&set_cookie);
     let (st, location, _) = get(&s, "/", Some(&agent_cookie)).await;
     assert_eq!((st, location.as_str()), (302, "/desk"));
@@ -182,7 +160,7 @@ async fn panel_session_cookie_and_role_pages() {
 #[tokio::test]
 async fn server_function_from_another_origin_is_refused() {
     let s = TestServer::start().await;
-    let (_, set_cookie, _) = panel_login(&s, "admin", ADMIN_PASSWORD).await;
+    let (_, set_cookie, _) = s.panel_login("admin", ADMIN_PASSWORD).await;
     let cookie = pair(&set_cookie);
     let r = s
         .http

@@ -182,30 +182,6 @@ fn failure<T>(p: &Probe<T>) -> Option<&ProbeFailure> {
     }
 }
 
-/// Signs in through the panel and answers the session cookie pair.
-async fn panel_cookie(s: &TestServer, username: &str, password: &str) -> String {
-    let r = s
-        .http
-        .post(s.url("/sfn/login"))
-        .header("origin", &s.base)
-        .header("accept", "application/json")
-        .form(&[("username", username), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("kefu_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 /// The text of the element with this test id (up to its first child).
 fn text_of(html: &str, testid: &str) -> String {
     let at = html
@@ -232,7 +208,7 @@ async fn page(s: &TestServer, cookie: &str) -> (u16, String) {
 #[tokio::test]
 async fn the_system_page_shows_kefu_and_the_service_to_admins_only() {
     let s = TestServer::start().await;
-    let admin = panel_cookie(&s, ADMIN.0, ADMIN.1).await;
+    let admin = s.panel_cookie(ADMIN.0, ADMIN.1).await;
 
     // Not configured: said so, not an error page.
     let (status, html) = page(&s, &admin).await;
@@ -275,7 +251,7 @@ async fn the_system_page_shows_kefu_and_the_service_to_admins_only() {
         8
     );
     assert_eq!(v["kefu"]["staff_online"], 0);
-    let agent = panel_cookie(&s, AGENT.0, AGENT.1).await;
+    let agent = s.panel_cookie(AGENT.0, AGENT.1).await;
     assert_eq!(call(agent.clone()).await.unwrap().status(), 403);
     let (_, html) = page(&s, &agent).await;
     assert!(!html.contains("bs-total_browsers"), "{html}");

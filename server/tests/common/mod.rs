@@ -93,6 +93,36 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
+    /// Signs in through the panel's server function; answers the status,
+    /// the `kefu_session` Set-Cookie header (empty without one) and the body.
+    pub async fn panel_login(&self, username: &str, password: &str) -> (u16, String, String) {
+        let r = self
+            .http
+            .post(self.url("/sfn/login"))
+            .header("origin", &self.base)
+            .header("accept", "application/json")
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("kefu_session="))
+            .unwrap_or_default();
+        (status, cookie, r.text().await.unwrap())
+    }
+
+    /// Signs in through the panel; answers the `kefu_session=…` cookie pair.
+    pub async fn panel_cookie(&self, username: &str, password: &str) -> String {
+        let (status, cookie, body) = self.panel_login(username, password).await;
+        assert_eq!(status, 200, "panel sign-in of {username}: {body}");
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
     /// Signs in over REST and answers the token.
     pub async fn token(&self, path: &str, username: &str, password: &str) -> String {
         let r = self
