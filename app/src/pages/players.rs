@@ -261,12 +261,17 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
     // A list column (level, platform): a box per value; the query keeps
     // the comma list the API takes (none ticked: no filter).
     let pick_filter = move |k: &'static str, values: &'static [i64]| {
+        // A sorted list without repeats (smaller in the bundle than a set).
         let parse = move |q: &ParamsMap| {
-            q.get(k)
+            let mut values: Vec<i64> = q
+                .get(k)
                 .unwrap_or_default()
                 .split(',')
                 .filter_map(|v| v.trim().parse::<i64>().ok())
-                .collect::<BTreeSet<i64>>()
+                .collect();
+            values.sort_unstable();
+            values.dedup();
+            values
         };
         let picked = RwSignal::new(query_map.with_untracked(parse));
         // Follows the URL (a reset, back and forward), as the other inputs do.
@@ -284,7 +289,7 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
                                 prop:checked=move || picked.with(|p| p.contains(&v))
                                 on:change=move |ev| {
                                     let on = event_target_checked(&ev);
-                                    picked.update(|p| { if on { p.insert(v); } else { p.remove(&v); } });
+                                    picked.update(|p| { p.retain(|x| *x != v); if on { p.push(v); p.sort_unstable(); } });
                                 }/>
                             {label}
                         </label>
