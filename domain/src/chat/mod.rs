@@ -29,6 +29,14 @@
 //! and super admins always (they may watch). Who may act on it: its assigned
 //! agent, or an admin or super admin for end, importance and clear.
 
+/// When a chat joined the queue (chats stored before `queued_at` existed:
+/// their creation), as SQL. The queue and auto-accept both order by it.
+macro_rules! queued_at {
+    () => {
+        "COALESCE(queued_at, created_at)"
+    };
+}
+
 pub mod hub;
 pub mod presence;
 mod sqlite_writer;
@@ -104,7 +112,7 @@ pub(crate) const SESSION_COLS: &str =
 
 /// Orders the queue (pending chats) by the longest wait first, as
 /// auto-accept hands them out; other chats tie here.
-const QUEUE_ORDER: &str = "CASE WHEN status = 'pending' THEN COALESCE(queued_at, created_at) END";
+const QUEUE_ORDER: &str = concat!("CASE WHEN status = 'pending' THEN ", queued_at!(), " END");
 
 /// A chat session as stored.
 #[derive(Debug, Clone, FromRow)]

@@ -211,10 +211,11 @@ impl Kefu {
         // The waiting chats first, then who may take them: a run that was
         // started before an agent turned auto-accept on (or went busy) and
         // ran late still sees them as they are now, not as they were.
-        let waiting: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM chat_sessions WHERE status = 'pending' \
-             ORDER BY COALESCE(queued_at, created_at), id LIMIT $1",
-        )
+        let waiting: Vec<(String,)> = sqlx::query_as(concat!(
+            "SELECT id FROM chat_sessions WHERE status = 'pending' ORDER BY ",
+            queued_at!(),
+            ", id LIMIT $1"
+        ))
         .bind(MAX_DISPATCH)
         .fetch_all(self.store().pool())
         .await?;
