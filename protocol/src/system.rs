@@ -55,6 +55,19 @@ pub struct BrowserServiceReport {
     pub usage: Probe<PoolUsage>,
 }
 
+impl BrowserServiceReport {
+    /// All is well: every endpoint answered, no status word it gave says
+    /// otherwise, and no browser of the pool failed. (A word left out does
+    /// not count against it.)
+    pub fn all_well(&self) -> bool {
+        let word_ok = |w: &Option<String>| w.as_deref().is_none_or(is_good_word);
+        let health = matches!(&self.health, Probe::Answered { body, .. } if word_ok(&body.status));
+        let pool = matches!(&self.pool, Probe::Answered { body, .. }
+            if word_ok(&body.pool_health) && body.failed_browsers.unwrap_or(0) == 0);
+        health && pool && matches!(self.usage, Probe::Answered { .. })
+    }
+}
+
 /// One endpoint's answer, or why there is none. Externally tagged
 /// (`{"answered": {…}}`, `{"failed": {…}}`): the browser reads it without
 /// buffering, which keeps the WASM bundle smaller than a tag field would.
@@ -156,6 +169,49 @@ mod tests {
         assert!(serde_json::from_str::<PoolUsage>(r#"{"used_contexts":"three"}"#).is_err());
         assert!(is_good_word(" Healthy "));
         assert!(!is_good_word("degraded"));
+    }
+
+    #[test]
+    fn all_is_well_only_when_every_answer_says_so() {
+        fn answered<T>(body: T) -> Probe<T> {
+            Probe::Answered { millis: 3, body }
+        }
+        let well = BrowserServiceReport {
+            url: "http://b".into(),
+            health: answered(Health {
+                status: Some("ok".into()),
+                ..Default::default()
+            }),
+            pool: answered(PoolStatus {
+                failed_browsers: Some(0),
+                ..Default::default()
+            }),
+            usage: answered(PoolUsage::default()),
+        };
+        assert!(well.all_well());
+        let mut r = well.clone();
+        r.usage = Probe::Failed {
+            failure: ProbeFailure::Unreachable,
+        };
+        assert!(!r.all_well());
+        let mut r = well.clone();
+        r.pool = answered(PoolStatus {
+            failed_browsers: Some(1),
+            ..Default::default()
+        });
+        assert!(!r.all_well());
+        let mut r = well.clone();
+        r.pool = answered(PoolStatus {
+            pool_health: Some("degraded".into()),
+            ..Default::default()
+        });
+        assert!(!r.all_well());
+        let mut r = well;
+        r.health = answered(Health {
+            status: Some("down".into()),
+            ..Default::default()
+        });
+        assert!(!r.all_well());
     }
 
     #[test]

@@ -158,7 +158,7 @@ fn service_panel(i18n: I18nContext<Locale>, report: Option<BrowserServiceReport>
         }
         .into_any();
     };
-    let good = overall_good(&r);
+    let good = r.all_well();
     view! {
         <section class="panel" data-testid="browser-service">
             <div class="panel-head">
@@ -179,15 +179,6 @@ fn service_panel(i18n: I18nContext<Locale>, report: Option<BrowserServiceReport>
         </section>
     }
     .into_any()
-}
-
-/// Every endpoint answered, and no status word says otherwise.
-fn overall_good(r: &BrowserServiceReport) -> bool {
-    let word_ok = |w: &Option<String>| w.as_deref().is_none_or(is_good_word);
-    let health = matches!(&r.health, Probe::Answered { body, .. } if word_ok(&body.status));
-    let pool = matches!(&r.pool, Probe::Answered { body, .. }
-        if word_ok(&body.pool_health) && body.failed_browsers.unwrap_or(0) == 0);
-    health && pool && matches!(r.usage, Probe::Answered { .. })
 }
 
 /// A row of a card: (field key, label, value, whether the value is a
