@@ -109,6 +109,12 @@ pub fn reason_text(locale: Locale, detail: &str) -> Option<String> {
             td_string!(locale, reason.player_token_needed).to_string()
         }
         "this frame is for customer service only" => td_string!(locale, reason.cs_only).to_string(),
+        "must be a PNG, JPEG, GIF or WebP image" => {
+            td_string!(locale, reason.image_kind).to_string()
+        }
+        "must be the id of an image you uploaded" => {
+            td_string!(locale, reason.image_not_yours).to_string()
+        }
         _ => return pattern(locale, detail),
     };
     Some(text)
@@ -128,6 +134,9 @@ fn pattern(locale: Locale, detail: &str) -> Option<String> {
     }
     if let Some(x) = slot(detail, "the range may span at most {} days") {
         return Some(td_string!(locale, reason.range_days, x = x).to_string());
+    }
+    if let Some(x) = slot(detail, "must be at most {} MiB") {
+        return Some(td_string!(locale, reason.at_most_mib, x = x).to_string());
     }
     if let Some(x) = slot(detail, "must be at most {} characters") {
         return Some(td_string!(locale, reason.at_most_chars, x = x).to_string());
@@ -198,7 +207,7 @@ mod tests {
 
     /// Texts that only the game backend or an operator meets, never a page
     /// of Kefu, and the fallback name inside "already accepted by {}".
-    const NOT_SHOWN: [&str; 7] = [
+    const NOT_SHOWN: [&str; 8] = [
         "customer service accounts sign in at /api/cs_login",
         "invalid X-Api-Key",
         "player tokens are disabled: KEFU_API_KEY is not configured",
@@ -206,6 +215,8 @@ mod tests {
         "must start with sqlite: or postgres:",
         "the database already has x players; demo data goes only into an empty one",
         "someone else",
+        // The 404 of `GET /api/uploads/{id}`: an <img> shows no text.
+        "no such image",
     ];
 
     /// The string literals inside each refusal call of a source file (test

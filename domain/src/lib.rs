@@ -19,6 +19,7 @@ pub mod staff;
 pub mod store;
 pub mod system;
 pub mod time;
+pub mod uploads;
 
 use std::sync::Arc;
 

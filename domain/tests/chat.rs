@@ -867,3 +867,183 @@ async fn the_system_status_counts_chats_and_sockets_for_admins_only() {
     assert_eq!(s.browser_service, Some(report));
     w.db.finish().await;
 }
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+fn image(session: &str, upload_id: &str) -> SendMessageRequest {
+    SendMessageRequest {
+        content_type: Some("image".into()),
+        ..msg(session, upload_id, None)
+    }
+}
+
+#[tokio::test]
+async fn images_are_sent_by_their_uploader_only_and_anything_else_is_refused() {
+    use domain::uploads::{MAX_UPLOAD_BYTES, UPLOADS_PER_HOUR};
+    let w = world(1).await;
+    let agent = w.agents[0].clone();
+    let s = w.kefu.create_session("liu.bei").await.unwrap();
+    w.kefu
+        .accept_session(&agent, &s.session_id, None)
+        .await
+        .unwrap();
+
+    // Refused, with the field named, and nothing stored.
+    let refusals = [
+        (Vec::new(), "must not be empty"),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
+            "PNG, JPEG, GIF or WebP",
+        ),
+        (
+            [PNG, &vec![0u8; MAX_UPLOAD_BYTES]].concat(),
+            "at most 5 MiB",
+        ),
+    ];
+    for (bytes, why) in refusals {
+        match w.kefu.store_upload(&player("liu.bei"), bytes).await {
+            Err(Error::Invalid { field, message }) => {
+                assert_eq!(field, "file");
+                assert!(message.contains(why), "{message}");
+            }
+            other => panic!("expected a refusal ({why}), got {other:?}"),
+        }
+    }
+
+    // Stored and served as the kind its bytes say, whatever the name.
+    let up = w
+        .kefu
+        .store_upload(&player("liu.bei"), PNG.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(up.upload_id.len(), 32);
+    assert_eq!(
+        (up.content_type.as_str(), up.size),
+        ("image/png", PNG.len() as i64)
+    );
+    assert_eq!(up.url, format!("/api/uploads/{}", up.upload_id));
+    let (kind, bytes) = w.kefu.upload(&up.upload_id).await.unwrap();
+    assert_eq!((kind.as_str(), bytes.as_slice()), ("image/png", PNG));
+    for missing in ["0123456789abcdef0123456789abcdef", "../kefu.db", ""] {
+        assert!(matches!(
+            w.kefu.upload(missing).await,
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    // Another player's upload, an agent sending the player's, or text that
+    // is no upload id: refused, nothing stored.
+    let before = all_seqs(&w, &s.session_id).await;
+    let other = w
+        .kefu
+        .store_upload(&player("guan.yu"), PNG.to_vec())
+        .await
+        .unwrap();
+    let refused = [
+        (player("liu.bei"), other.upload_id.clone()),
+        (Actor::Staff(agent.clone()), up.upload_id.clone()),
+        (player("liu.bei"), "a picture of my castle".to_owned()),
+    ];
+    for (who, content) in refused {
+        match w
+            .kefu
+            .send_message(&who, &image(&s.session_id, &content), None)
+            .await
+        {
+            Err(Error::Invalid { field, .. }) => assert_eq!(field, "content"),
+            other => panic!("expected `content` refused, got {other:?}"),
+        }
+    }
+    assert_eq!(all_seqs(&w, &s.session_id).await, before);
+
+    // The uploader sends it: stored as an image, the lists say "[图片]".
+    let ack = w
+        .kefu
+        .send_message(
+            &player("liu.bei"),
+            &image(&s.session_id, &up.upload_id),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ack.seq, before.len() as i64 + 1);
+    let mine = w
+        .kefu
+        .store_upload(&Actor::Staff(agent.clone()), PNG.to_vec())
+        .await
+        .unwrap();
+    w.kefu
+        .send_message(
+            &Actor::Staff(agent.clone()),
+            &image(&s.session_id, &mine.upload_id),
+            None,
+        )
+        .await
+        .unwrap();
+    let h = w
+        .kefu
+        .chat_history(
+            &Actor::Staff(agent.clone()),
+            &HistoryRequest {
+                session_id: s.session_id.clone(),
+                page: Some(1),
+                limit: Some(10),
+                after_seq: None,
+                before_seq: None,
+            },
+        )
+        .await
+        .unwrap();
+    let sent: Vec<_> = h
+        .messages
+        .iter()
+        .filter(|m| m.sender_type != protocol::chat::SenderType::System)
+        .map(|m| (m.content.as_str(), m.content_type.as_str()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (up.upload_id.as_str(), "image"),
+            (mine.upload_id.as_str(), "image")
+        ]
+    );
+    assert_eq!(
+        w.kefu
+            .session_row(&s.session_id)
+            .await
+            .unwrap()
+            .last_message,
+        "[图片]"
+    );
+
+    // A person's uploads in an hour are bounded.
+    for _ in 0..UPLOADS_PER_HOUR - 2 {
+        w.kefu
+            .store_upload(&player("zhao.yun"), PNG.to_vec())
+            .await
+            .unwrap();
+    }
+    w.kefu
+        .store_upload(&player("zhao.yun"), PNG.to_vec())
+        .await
+        .unwrap();
+    w.kefu
+        .store_upload(&player("zhao.yun"), PNG.to_vec())
+        .await
+        .unwrap();
+    match w.kefu.store_upload(&player("zhao.yun"), PNG.to_vec()).await {
+        Err(Error::RateLimited { retry_after_secs }) => {
+            assert!(
+                (3000..=3600).contains(&retry_after_secs),
+                "{retry_after_secs}"
+            )
+        }
+        other => panic!("expected the hourly bound, got {other:?}"),
+    }
+    // Someone else may still upload.
+    w.kefu
+        .store_upload(&player("zhang.fei"), PNG.to_vec())
+        .await
+        .unwrap();
+    w.db.finish().await;
+}

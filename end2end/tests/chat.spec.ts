@@ -154,3 +154,53 @@ test("a super admin opens the chat as a player from the player's record", async 
   await expect(chatRow(agent.page, "queue", account)).toContainText("管理员代发");
   await agent.context.close();
 });
+
+// A real 1×1 PNG, so the browser can decode what it shows.
+const PIXEL = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+/** Every shown image in `scope` has been fetched and decoded. */
+async function imagesLoaded(scope: import("@playwright/test").Locator) {
+  await expect(scope.first()).toBeVisible();
+  await expect
+    .poll(() => scope.evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth === 1)))
+    .toBe(true);
+}
+
+test("a player opens a chat with a screenshot, the agent sees it and sends one back; a non-image is refused", async ({ browser, request }) => {
+  const account = `image.${Date.now()}`;
+  const token = await playerToken(request, account);
+  const agent = await openDesk(browser, "agent.e2e");
+  const player = await openWidget(browser, token);
+
+  // The first thing the player sends is a picture: the chat opens with it.
+  await player.page.getByTestId("attach-input").setInputFiles({ name: "充值截图.png", mimeType: "image/png", buffer: PIXEL });
+  await imagesLoaded(player.page.getByTestId("thread").getByTestId("msg-image"));
+  await expect(player.page.getByTestId("msg").filter({ has: player.page.getByTestId("msg-image") })).toHaveAttribute("data-state", /sent|stored/);
+
+  // The agent's queue says it is a picture; the thread shows it.
+  const row = chatRow(agent.page, "queue", account);
+  await expect(row).toContainText("[图片]");
+  await row.click();
+  await imagesLoaded(agent.page.getByTestId("thread").getByTestId("msg-image"));
+  await agent.page.getByTestId("accept").click();
+  await expect(chatRow(agent.page, "mine", account)).toBeVisible();
+
+  // The agent answers with a picture of their own.
+  await agent.page.getByTestId("attach-input").setInputFiles({ name: "步骤.png", mimeType: "image/png", buffer: PIXEL });
+  await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(2);
+  await imagesLoaded(player.page.getByTestId("thread").getByTestId("msg-image"));
+
+  // A file that is not an image (whatever its name) is refused, and nothing is sent.
+  await player.page.getByTestId("attach-input").setInputFiles({ name: "fake.png", mimeType: "image/png", buffer: Buffer.from("not a picture") });
+  await expect(player.page.getByTestId("image-failed")).toHaveText("只能发送 PNG、JPEG、GIF 或 WebP 图片");
+  await say(player.page, "收到了吗");
+  await expect(agent.page.getByTestId("thread").getByText("收到了吗")).toBeVisible();
+  await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(2);
+  await expect(player.page.getByTestId("image-failed")).toHaveCount(0);
+
+  await agent.context.close();
+  await player.context.close();
+});

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 /// Longest `content` after trimming, in characters.
 pub const MAX_CONTENT_CHARS: usize = 5000;
+/// The largest image a chat upload may be, in bytes (5 MiB).
+pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 /// Longest `client_msg_id`.
 pub const MAX_CLIENT_MSG_ID: usize = 64;
 /// Largest WebSocket frame the server reads; bigger ones close with 1009.
@@ -113,6 +115,22 @@ pub struct MessageAck {
     pub sent_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_msg_id: Option<String>,
+}
+
+/// The answer to an upload (`POST /api/chat/upload`, `POST /api/cs/upload`):
+/// send `upload_id` as the `content` of a message with `content_type`
+/// `image`; `url` serves the image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Uploaded {
+    pub upload_id: String,
+    pub content_type: String,
+    pub size: i64,
+    pub url: String,
+}
+
+/// Where an uploaded image is served.
+pub fn upload_url(upload_id: &str) -> String {
+    format!("/api/uploads/{upload_id}")
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

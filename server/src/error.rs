@@ -12,7 +12,8 @@ pub enum ApiError {
     Domain(domain::Error),
     /// The body could not be read as the expected JSON; `detail` names the field.
     BadRequest(String),
-    TooLarge,
+    /// The body was over this many MiB.
+    TooLarge(usize),
     NoRoute,
 }
 
@@ -41,10 +42,10 @@ impl IntoResponse for ApiError {
         use domain::Error::*;
         match self {
             ApiError::BadRequest(detail) => body(StatusCode::BAD_REQUEST, "请求参数错误", detail),
-            ApiError::TooLarge => body(
+            ApiError::TooLarge(mib) => body(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "请求体过大",
-                "body: must be at most 1 MiB".to_owned(),
+                format!("body: must be at most {mib} MiB"),
             ),
             ApiError::NoRoute => body(
                 StatusCode::NOT_FOUND,

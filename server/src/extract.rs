@@ -27,7 +27,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
+                ApiError::TooLarge(MAX_BODY >> 20)
             } else {
                 ApiError::BadRequest("body: could not be read".to_owned())
             }

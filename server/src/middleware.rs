@@ -70,7 +70,7 @@ pub async fn api_body_limit(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if announced.is_some_and(|n| n > MAX_BODY) {
-        return ApiError::TooLarge.into_response();
+        return ApiError::TooLarge(MAX_BODY >> 20).into_response();
     }
     next.run(req).await
 }

@@ -53,7 +53,10 @@ pub fn router(state: AppState) -> Router {
     let api = api::router()
         .fallback(crate::middleware::api_not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn(crate::middleware::api_body_limit));
+        .layer(middleware::from_fn(crate::middleware::api_body_limit))
+        // Images have a limit of their own (after the layers above, so
+        // outside the 1 MiB one).
+        .merge(api::uploads::router());
     let kefu = state.kefu.clone();
     let kefu_for_errors = state.kefu.clone();
     Router::new()

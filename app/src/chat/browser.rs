@@ -22,6 +22,8 @@ pub struct ChatConfig {
     pub ws_path: String,
     /// The HTTP fallback for sends: `/api/chat/send_message` or `/api/cs/send_message`.
     pub http_send_path: &'static str,
+    /// Where images are uploaded: `/api/chat/upload` or `/api/cs/upload`.
+    pub upload_path: &'static str,
     /// A bearer token (players); staff use the session cookie.
     pub token: Option<String>,
     /// localStorage key of the outbox.
@@ -165,6 +167,45 @@ impl ChatHandle {
                 .send(session_id, content, new_client_id(), now())
         });
         self.run(a);
+    }
+
+    /// Uploads an image, then sends it like a message (through the outbox,
+    /// so it survives what a text survives). The upload itself is not
+    /// retried: `on_fail` gets the HTTP status (0: no answer at all, 413:
+    /// over the limit, also checked here before uploading).
+    pub fn send_image(
+        &self,
+        session_id: &str,
+        file: web_sys::File,
+        on_fail: impl Fn(u16) + 'static,
+    ) {
+        if file.size() > protocol::chat::MAX_UPLOAD_BYTES as f64 {
+            on_fail(413);
+            return;
+        }
+        let h = *self;
+        let session_id = session_id.to_owned();
+        let (path, token) = self.with(|i| (i.config.upload_path, i.config.token.clone()));
+        leptos::task::spawn_local(async move {
+            let kind = file.type_();
+            match fetch_json(path, token.as_deref(), &file, &kind).await {
+                Ok(v) => match v["data"]["upload_id"].as_str() {
+                    Some(upload_id) => {
+                        let a = h.with(|i| {
+                            i.machine.borrow_mut().send_image(
+                                &session_id,
+                                upload_id,
+                                new_client_id(),
+                                now(),
+                            )
+                        });
+                        h.run(a);
+                    }
+                    None => on_fail(0),
+                },
+                Err(status) => on_fail(status),
+            }
+        });
     }
 
     pub fn retry(&self, client_msg_id: &str) {
@@ -449,6 +490,7 @@ impl ChatHandle {
             let body = serde_json::json!({
                 "session_id": m.session_id,
                 "content": m.content,
+                "content_type": m.content_type(),
                 "client_msg_id": m.client_msg_id,
             });
             let actions = match post_json(path, token.as_deref(), &body).await {
@@ -478,12 +520,26 @@ pub async fn post_json(
     token: Option<&str>,
     body: &serde_json::Value,
 ) -> Result<serde_json::Value, u16> {
+    let body = wasm_bindgen::JsValue::from_str(&body.to_string());
+    fetch_json(path, token, &body, "application/json").await
+}
+
+/// POSTs a body of the given type (a string, a `File`…); answers as
+/// [`post_json`].
+async fn fetch_json(
+    path: &str,
+    token: Option<&str>,
+    body: &wasm_bindgen::JsValue,
+    content_type: &str,
+) -> Result<serde_json::Value, u16> {
     use wasm_bindgen_futures::JsFuture;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
-    init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
+    init.set_body(body);
     let headers = web_sys::Headers::new().map_err(|_| 0u16)?;
-    let _ = headers.set("Content-Type", "application/json");
+    if !content_type.is_empty() {
+        let _ = headers.set("Content-Type", content_type);
+    }
     if let Some(t) = token {
         let _ = headers.set("Authorization", &format!("Bearer {t}"));
     }
@@ -502,4 +558,13 @@ pub async fn post_json(
         return Err(status);
     }
     text.and_then(|t| serde_json::from_str(&t).ok()).ok_or(0)
+}
+
+/// The file picked in a file input's `change` event; the input is emptied
+/// so that picking the same file again is a change too.
+pub fn picked_file(ev: &web_sys::Event) -> Option<web_sys::File> {
+    let input: web_sys::HtmlInputElement = ev.target()?.dyn_into().ok()?;
+    let file = input.files()?.get(0);
+    input.set_value("");
+    file
 }

@@ -70,11 +70,26 @@ pub struct OutMsg {
     pub client_msg_id: String,
     pub session_id: String,
     pub content: String,
+    /// An image: `content` is its upload id. (Absent in outboxes saved
+    /// before images: text.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub image: bool,
     pub state: MsgState,
     pub tries: u32,
     pub seq: Option<i64>,
     /// When it was written (ms), for display.
     pub at_ms: f64,
+}
+
+impl OutMsg {
+    /// The message's `content_type` on the wire.
+    pub fn content_type(&self) -> &'static str {
+        if self.image {
+            "image"
+        } else {
+            "text"
+        }
+    }
 }
 
 /// What the driver must do.
@@ -157,7 +172,7 @@ fn message_frame(m: &OutMsg) -> String {
         "data": {
             "session_id": m.session_id,
             "content": m.content,
-            "content_type": "text",
+            "content_type": m.content_type(),
             "client_msg_id": m.client_msg_id,
         }
     })
@@ -315,10 +330,33 @@ impl Client {
 
     /// The user wrote a message.
     pub fn send(&mut self, session_id: &str, content: &str, id: String, at_ms: f64) -> Vec<Action> {
+        self.push_out(session_id, content, false, id, at_ms)
+    }
+
+    /// The user sent an image they uploaded (`upload_id`).
+    pub fn send_image(
+        &mut self,
+        session_id: &str,
+        upload_id: &str,
+        id: String,
+        at_ms: f64,
+    ) -> Vec<Action> {
+        self.push_out(session_id, upload_id, true, id, at_ms)
+    }
+
+    fn push_out(
+        &mut self,
+        session_id: &str,
+        content: &str,
+        image: bool,
+        id: String,
+        at_ms: f64,
+    ) -> Vec<Action> {
         self.outbox.push(OutMsg {
             client_msg_id: id,
             session_id: session_id.to_owned(),
             content: content.to_owned(),
+            image,
             state: MsgState::Pending,
             tries: 0,
             seq: None,
@@ -712,6 +750,29 @@ mod tests {
             .filter(|a| matches!(a, Action::Send(_)))
             .collect();
         assert_eq!(sends.len(), 2);
+    }
+
+    #[test]
+    fn an_image_is_sent_as_one_and_survives_a_reload_as_one() {
+        let mut c = connected();
+        let a = c.send_image("s", "0123456789abcdef0123456789abcdef", "i".into(), 0.0);
+        let frame = match &a[..] {
+            [Action::Persist, Action::Send(f)] => f.clone(),
+            other => panic!("{other:?}"),
+        };
+        let v: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(v["data"]["content_type"], "image");
+        assert_eq!(v["data"]["content"], "0123456789abcdef0123456789abcdef");
+        c.on_close(1006, 0.5);
+        c.send("s", "words", "t".into(), 0.0);
+        let saved = serde_json::to_string(&c.unsent()).unwrap();
+        let after = Client::with_outbox(serde_json::from_str(&saved).unwrap());
+        let kinds: Vec<_> = after.unsent().iter().map(|m| m.content_type()).collect();
+        assert_eq!(kinds, ["image", "text"]);
+        // An outbox saved before images existed reads as text.
+        let old = r#"[{"client_msg_id":"o","session_id":"s","content":"hi","state":"Pending","tries":0,"seq":null,"at_ms":0.0}]"#;
+        let old: Vec<OutMsg> = serde_json::from_str(old).unwrap();
+        assert_eq!(old[0].content_type(), "text");
     }
 
     #[test]

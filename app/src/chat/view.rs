@@ -197,6 +197,7 @@ pub fn ThreadView(
             }
         }
     };
+    let alt = move || t_string!(i18n, chat.image).to_string();
     let row = move |item: Item| match item {
         Item::Stored(m) => {
             let side = if m.sender_type == SenderType::System {
@@ -212,7 +213,7 @@ pub fn ThreadView(
                     <Show when=move || side == "msg msg-in">
                         <span class="msg-from">{m.sender_account.clone()}</span>
                     </Show>
-                    <p class="msg-text">{m.content.clone()}</p>
+                    {body(m.content.clone(), m.content_type == "image", alt)}
                     <span class="msg-meta">
                         {clock_time(&m.sent_at)}
                         {read.then(|| view! { <span class="msg-read">" · "{t!(i18n, chat.read)}</span> })}
@@ -231,7 +232,7 @@ pub fn ThreadView(
             let id = m.client_msg_id.clone();
             view! {
                 <li class=format!("msg msg-out msg-{state}") data-testid="msg" data-state=state>
-                    <p class="msg-text">{m.content.clone()}</p>
+                    {body(m.content.clone(), m.image, alt)}
                     <span class="msg-meta">
                         {match m.state {
                             MsgState::Pending => t_string!(i18n, chat.pending).to_string(),
@@ -292,15 +293,53 @@ pub fn ThreadView(
     .into_any()
 }
 
-/// The message box: Enter sends, Shift+Enter adds a line.
+/// A message's body: its text, or the image it names (an upload id),
+/// opening full size in a new tab.
+fn body(content: String, image: bool, alt: impl Fn() -> String + Send + 'static) -> AnyView {
+    if image {
+        let url = protocol::chat::upload_url(&content);
+        let href = url.clone();
+        view! {
+            <a class="msg-image" href=href target="_blank" rel="noopener">
+                <img src=url alt=alt loading="lazy" data-testid="msg-image"/>
+            </a>
+        }
+        .into_any()
+    } else {
+        view! { <p class="msg-text">{content}</p> }.into_any()
+    }
+}
+
+/// What the composer's image button hands its page: the file input's
+/// `change` event, and where to say the upload failed (its HTTP status).
+pub type ImagePicked = (leptos::ev::Event, RwSignal<Option<u16>>);
+
+/// The message box: Enter sends, Shift+Enter adds a line; with `on_image`,
+/// a button to send a picture (PNG, JPEG, GIF or WebP).
 #[component]
 pub fn Composer(
     on_send: Callback<String>,
     #[prop(optional)] on_typing: Option<Callback<()>>,
+    #[prop(optional)] on_image: Option<Callback<ImagePicked>>,
     #[prop(into)] disabled: Signal<bool>,
 ) -> AnyView {
     let i18n = use_i18n();
     let text = RwSignal::new(String::new());
+    let image_failed = RwSignal::new(None::<u16>);
+    let attach = on_image.map(|picked| {
+        view! {
+            <label class="button attach" title=move || t_string!(i18n, chat.attach).to_string() data-testid="attach">
+                {t!(i18n, chat.image)}
+                <input type="file" hidden data-testid="attach-input"
+                    accept="image/png,image/jpeg,image/gif,image/webp"
+                    prop:disabled=move || disabled.get()
+                    on:change=move |ev| {
+                        image_failed.set(None);
+                        picked.run((ev, image_failed));
+                    }/>
+            </label>
+        }
+    });
     let submit = move || {
         let body = text.get_untracked();
         if body.trim().is_empty() || disabled.get_untracked() {
@@ -308,6 +347,7 @@ pub fn Composer(
         }
         on_send.run(body);
         text.set(String::new());
+        image_failed.set(None);
     };
     view! {
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
@@ -329,10 +369,20 @@ pub fn Composer(
                     }
                 }
             ></textarea>
+            {attach}
             <button type="submit" class="button primary" data-testid="send" prop:disabled=move || disabled.get()>
                 {t!(i18n, chat.send)}
             </button>
         </form>
+        {move || image_failed.get().map(|status| view! {
+            <p class="notice" data-testid="image-failed">
+                {match status {
+                    413 => t_string!(i18n, chat.image_too_big).to_string(),
+                    400 => t_string!(i18n, chat.image_kind).to_string(),
+                    _ => t_string!(i18n, chat.image_failed).to_string(),
+                }}
+            </p>
+        })}
     }
     .into_any()
 }
@@ -361,6 +411,7 @@ mod tests {
             client_msg_id: id.into(),
             session_id: "s".into(),
             content: id.into(),
+            image: false,
             state: if seq.is_some() {
                 MsgState::Sent
             } else {

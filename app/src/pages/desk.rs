@@ -30,7 +30,7 @@ use protocol::chat::{ChatMessage, OnlineStaff, SenderType, ServerFrame, SessionS
 use protocol::UserInfo;
 
 use crate::chat::alert;
-use crate::chat::view::{list_time, merge, Composer, ConnIndicator, ThreadView};
+use crate::chat::view::{list_time, merge, Composer, ConnIndicator, ImagePicked, ThreadView};
 use crate::chat::Live;
 use crate::i18n::*;
 use crate::nav::Section;
@@ -332,6 +332,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         crate::chat::browser::ChatConfig {
             ws_path: "/api/ws/chat?user_type=customer_service".to_owned(),
             http_send_path: "/api/cs/send_message",
+            upload_path: "/api/cs/upload",
             token: None,
             storage_key: format!("kefu.outbox.staff.{}", me.username),
         },
@@ -505,6 +506,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         if let Some(id) = selected.get_untracked() {
             live.send_message(&id, &text);
         }
+    });
+    let on_image = Callback::new(move |(ev, failed): ImagePicked| {
+        #[cfg(feature = "hydrate")]
+        if let (Some(id), Some(file)) = (
+            selected.get_untracked(),
+            crate::chat::browser::picked_file(&ev),
+        ) {
+            live.send_image(&id, file, move |status| failed.set(Some(status)));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, failed);
     });
     let last_typing = StoredValue::new(0u64);
     let on_typing = Callback::new(move |_: ()| {
@@ -864,7 +876,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                         }}
                     </p>
                 </Show>
-                <Composer on_send on_typing disabled=Signal::derive(move || !can_write.get())/>
+                <Composer on_send on_typing on_image disabled=Signal::derive(move || !can_write.get())/>
             </Show>
         </section>
     }

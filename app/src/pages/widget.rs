@@ -13,7 +13,7 @@ use leptos_router::hooks::use_query_map;
 use protocol::chat::{ChatMessage, SenderType, ServerFrame};
 
 use crate::chat::api::{widget_state, WidgetData};
-use crate::chat::view::{merge, Composer, ConnIndicator, ThreadView};
+use crate::chat::view::{merge, Composer, ConnIndicator, ImagePicked, ThreadView};
 use crate::chat::Live;
 use crate::i18n::*;
 
@@ -121,6 +121,7 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
             ChatConfig {
                 ws_path: format!("/api/ws/chat?token={token}&user_type=user"),
                 http_send_path: "/api/chat/send_message",
+                upload_path: "/api/chat/upload",
                 token: Some(token.clone()),
                 storage_key: format!("kefu.outbox.player.{}", state.account),
             },
@@ -162,33 +163,50 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
     });
 
     let account = state.account.clone();
-    let on_send = Callback::new(move |text: String| match session.get_untracked() {
-        Some(id) => live.send_message(&id, &text),
-        None => {
-            #[cfg(feature = "hydrate")]
-            {
-                let (token, account) = (token.clone(), account.clone());
-                leptos::task::spawn_local(async move {
-                    let body = serde_json::json!({"user_account": account});
-                    let created = crate::chat::browser::post_json(
-                        "/api/chat/create_session",
-                        Some(&token),
-                        &body,
-                    )
-                    .await;
-                    if let Ok(v) = created {
-                        if let Some(id) = v["data"]["session_id"].as_str() {
-                            session.set(Some(id.to_owned()));
-                            status.set(v["data"]["status"].as_str().map(str::to_owned));
-                            live.seen_upto(id, 0);
-                            live.send_message(id, &text);
-                        }
+    // Runs `then` with the player's chat, opening one first if there is none.
+    let with_session =
+        Callback::new(
+            move |then: Box<dyn FnOnce(String)>| match session.get_untracked() {
+                Some(id) => then(id),
+                None => {
+                    #[cfg(feature = "hydrate")]
+                    {
+                        let (token, account) = (token.clone(), account.clone());
+                        leptos::task::spawn_local(async move {
+                            let body = serde_json::json!({"user_account": account});
+                            let created = crate::chat::browser::post_json(
+                                "/api/chat/create_session",
+                                Some(&token),
+                                &body,
+                            )
+                            .await;
+                            if let Ok(v) = created {
+                                if let Some(id) = v["data"]["session_id"].as_str() {
+                                    session.set(Some(id.to_owned()));
+                                    status.set(v["data"]["status"].as_str().map(str::to_owned));
+                                    live.seen_upto(id, 0);
+                                    then(id.to_owned());
+                                }
+                            }
+                        });
                     }
-                });
-            }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = (&text, &account);
+                    #[cfg(not(feature = "hydrate"))]
+                    let _ = (then, &account);
+                }
+            },
+        );
+    let on_send = Callback::new(move |text: String| {
+        with_session.run(Box::new(move |id| live.send_message(&id, &text)));
+    });
+    let on_image = Callback::new(move |(ev, failed): ImagePicked| {
+        #[cfg(feature = "hydrate")]
+        if let Some(file) = crate::chat::browser::picked_file(&ev) {
+            with_session.run(Box::new(move |id| {
+                live.send_image(&id, file, move |status| failed.set(Some(status)));
+            }));
         }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, failed);
     });
     let last_typing = StoredValue::new(0.0f64);
     let on_typing = Callback::new(move |_: ()| {
@@ -217,7 +235,7 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
         <Show when=move || status.get().as_deref() == Some("ended")>
             <p class="notice" data-testid="chat-ended">{t!(i18n, chat.ended)}</p>
         </Show>
-        <Composer on_send on_typing disabled=Signal::derive(|| false)/>
+        <Composer on_send on_typing on_image disabled=Signal::derive(|| false)/>
     }
 }
 

@@ -221,7 +221,12 @@ fn validate_session_id(id: &str) -> Result<&str> {
     Ok(id)
 }
 
-pub(crate) fn preview(text: &str) -> String {
+/// The last message as the chat lists show it: the start of a text, or
+/// "[图片]" for an image.
+pub(crate) fn preview(text: &str, content_type: &str) -> String {
+    if content_type == "image" {
+        return crate::uploads::IMAGE_PREVIEW.to_owned();
+    }
     text.chars().take(100).collect()
 }
 
@@ -701,6 +706,9 @@ impl Kefu {
         content: Content,
         origin: Option<ConnId>,
     ) -> Result<MessageAck> {
+        if content.content_type == "image" {
+            self.require_own_upload(actor, &content.text).await?;
+        }
         let author = match actor {
             Actor::Player(a) => writer::Author::Player(a.clone()),
             Actor::Staff(p) => writer::Author::Staff(p.username.clone()),

@@ -262,7 +262,7 @@ impl<'a> UpdateArgs<'a> {
         };
         UpdateArgs {
             session_id: &job.session_id,
-            preview: super::preview(&job.text),
+            preview: super::preview(&job.text, &job.content_type),
             now,
             staff_unread,
             player_unread,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod chat;
 pub mod players;
 pub mod staff;
+pub mod uploads;
 
 use axum::routing::get;
 use axum::Router;
