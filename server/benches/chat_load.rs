@@ -17,7 +17,9 @@
 //! the shared target dir or the repo), `TEST_DATABASE_URL` (PostgreSQL;
 //! SQLite otherwise), `LOAD_PLAYERS` (2000), `LOAD_AGENTS` (20),
 //! `LOAD_RATE` (1000 msg/s), `LOAD_SECS` (20), `LOAD_SUSTAIN_SECS` (60),
-//! `LOAD_SENDERS` (500), `LOAD_IDLE` (10000).
+//! `LOAD_SENDERS` (500), `LOAD_IDLE` (10000); `LOAD_TRACE` (set: print the
+//! p99 of each second of the fixed-rate runs and how many messages took
+//! over 0.5 ms, to tell a tail spread over the run from a bunched one).
 
 // tungstenite's handshake callback type returns its large error response.
 #![allow(clippy::result_large_err)]
@@ -194,6 +196,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[derive(Default)]
 struct Latencies {
     ms: Mutex<Vec<f64>>,
+    /// (arrival ms since the start, latency ms), for `LOAD_TRACE`.
+    trace: Mutex<Vec<(f64, f64)>>,
 }
 
 /// Agents read and record the latency stamped into each message.
@@ -218,10 +222,9 @@ fn spawn_agent_readers(
                         .collect();
                     if let Ok(us) = digits.parse::<u64>() {
                         let now = epoch.elapsed().as_micros() as u64;
-                        lat.ms
-                            .lock()
-                            .unwrap()
-                            .push((now.saturating_sub(us)) as f64 / 1000.0);
+                        let ms = (now.saturating_sub(us)) as f64 / 1000.0;
+                        lat.ms.lock().unwrap().push(ms);
+                        lat.trace.lock().unwrap().push((now as f64 / 1000.0, ms));
                         received.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -281,6 +284,22 @@ async fn fixed_rate(
         }
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
+    if std::env::var("LOAD_TRACE").is_ok() {
+        // p99 per second of the run, to see whether the tail is spread or bunched.
+        let trace = lat.trace.lock().unwrap().clone();
+        let mut line = String::from("p99 by second:");
+        for s in 0..secs {
+            let mut w: Vec<f64> = trace
+                .iter()
+                .filter(|(t, _)| (*t / 1000.0) as usize == s)
+                .map(|(_, l)| *l)
+                .collect();
+            w.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let over = w.iter().filter(|l| **l > 0.5).count();
+            line += &format!(" {:.2}({over})", percentile(&w, 0.99));
+        }
+        println!("{line}");
+    }
     let mut all = lat.ms.lock().unwrap().clone();
     all.sort_by(|a, b| a.partial_cmp(b).unwrap());
     RateResult {
