@@ -169,7 +169,7 @@ async function imagesLoaded(scope: import("@playwright/test").Locator) {
     .toBe(true);
 }
 
-test("a player opens a chat with a screenshot, the agent sees it and sends one back; a non-image is refused", async ({ browser, request }) => {
+test("a player opens a chat with a screenshot, the agent sees it and sends one back, pasting and dropping work; a non-image is refused", async ({ browser, request }) => {
   const account = `image.${Date.now()}`;
   const token = await playerToken(request, account);
   const agent = await openDesk(browser, "agent.e2e");
@@ -193,12 +193,39 @@ test("a player opens a chat with a screenshot, the agent sees it and sends one b
   await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(2);
   await imagesLoaded(player.page.getByTestId("thread").getByTestId("msg-image"));
 
+  // A screenshot pasted into the box (the agent) or dropped on it (the player) goes too;
+  // pasted text stays text.
+  const bring = (page: import("@playwright/test").Page, kind: "paste" | "drop") =>
+    page.getByTestId("composer").evaluate(
+      (box, [kind, b64]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const data = new DataTransfer();
+        data.items.add(new File([bytes], "screenshot.png", { type: "image/png" }));
+        const ev = kind === "paste"
+          ? new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true })
+          : new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true });
+        box.dispatchEvent(ev);
+      },
+      [kind, PIXEL.toString("base64")] as const,
+    );
+  await bring(agent.page, "paste");
+  await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(3);
+  await bring(player.page, "drop");
+  await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(4);
+  await imagesLoaded(agent.page.getByTestId("thread").getByTestId("msg-image"));
+  await agent.page.getByTestId("composer").evaluate((box) => {
+    const data = new DataTransfer();
+    data.setData("text/plain", "粘贴的文字");
+    box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  });
+  await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(4);
+
   // A file that is not an image (whatever its name) is refused, and nothing is sent.
   await player.page.getByTestId("attach-input").setInputFiles({ name: "fake.png", mimeType: "image/png", buffer: Buffer.from("not a picture") });
   await expect(player.page.getByTestId("image-failed")).toHaveText("只能发送 PNG、JPEG、GIF 或 WebP 图片");
   await say(player.page, "收到了吗");
   await expect(agent.page.getByTestId("thread").getByText("收到了吗")).toBeVisible();
-  await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(2);
+  await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(4);
   await expect(player.page.getByTestId("image-failed")).toHaveCount(0);
 
   await agent.context.close();

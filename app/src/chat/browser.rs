@@ -560,11 +560,34 @@ async fn fetch_json(
     text.and_then(|t| serde_json::from_str(&t).ok()).ok_or(0)
 }
 
-/// The file picked in a file input's `change` event; the input is emptied
-/// so that picking the same file again is a change too.
+/// The files an event carries: a paste's or a drop's, or a file input's.
+fn files_of(ev: &web_sys::Event) -> Option<web_sys::FileList> {
+    if let Some(paste) = ev.dyn_ref::<web_sys::ClipboardEvent>() {
+        return paste.clipboard_data()?.files();
+    }
+    if let Some(drop) = ev.dyn_ref::<web_sys::DragEvent>() {
+        return drop.data_transfer()?.files();
+    }
+    ev.target()?
+        .dyn_into::<web_sys::HtmlInputElement>()
+        .ok()?
+        .files()
+}
+
+/// Whether a paste or a drop brings a file (text pasted stays text).
+pub fn carries_file(ev: &web_sys::Event) -> bool {
+    files_of(ev).is_some_and(|f| f.length() > 0)
+}
+
+/// The file an event brings (see [`files_of`]); a file input is emptied so
+/// that picking the same file again is a change too.
 pub fn picked_file(ev: &web_sys::Event) -> Option<web_sys::File> {
-    let input: web_sys::HtmlInputElement = ev.target()?.dyn_into().ok()?;
-    let file = input.files()?.get(0);
-    input.set_value("");
+    let file = files_of(ev)?.get(0);
+    if let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        input.set_value("");
+    }
     file
 }

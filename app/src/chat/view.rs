@@ -310,12 +310,14 @@ fn body(content: String, image: bool, alt: impl Fn() -> String + Send + 'static)
     }
 }
 
-/// What the composer's image button hands its page: the file input's
-/// `change` event, and where to say the upload failed (its HTTP status).
+/// What the composer hands its page for a picture: the event that carries
+/// it (the file input's `change`, a `paste` or a `drop`), and where to say
+/// the upload failed (its HTTP status).
 pub type ImagePicked = (leptos::ev::Event, RwSignal<Option<u16>>);
 
 /// The message box: Enter sends, Shift+Enter adds a line; with `on_image`,
-/// a button to send a picture (PNG, JPEG, GIF or WebP).
+/// a button to send a picture (PNG, JPEG, GIF or WebP), which may also be
+/// pasted into the box or dropped on it.
 #[component]
 pub fn Composer(
     on_send: Callback<String>,
@@ -340,6 +342,19 @@ pub fn Composer(
             </label>
         }
     });
+    // A picture pasted into the box or dropped on it goes as if picked.
+    let take_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        if let Some(picked) = on_image {
+            if !disabled.get_untracked() && crate::chat::browser::carries_file(&ev) {
+                ev.prevent_default();
+                image_failed.set(None);
+                picked.run((ev, image_failed));
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     let submit = move || {
         let body = text.get_untracked();
         if body.trim().is_empty() || disabled.get_untracked() {
@@ -350,7 +365,11 @@ pub fn Composer(
         image_failed.set(None);
     };
     view! {
-        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+        <form class="composer"
+            on:submit=move |ev| { ev.prevent_default(); submit(); }
+            on:dragover=move |ev| { if on_image.is_some() { ev.prevent_default(); } }
+            on:drop=move |ev| take_file(ev.into())
+        >
             <textarea
                 data-testid="composer"
                 rows="2"
@@ -362,6 +381,7 @@ pub fn Composer(
                     text.set(event_target_value(&ev));
                     if let Some(t) = on_typing { t.run(()); }
                 }
+                on:paste=move |ev| take_file(ev.into())
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
