@@ -112,6 +112,13 @@ pub fn reason_text(locale: Locale, detail: &str) -> Option<String> {
         "must be a PNG, JPEG, GIF or WebP image" => {
             td_string!(locale, reason.image_kind).to_string()
         }
+        "only admins may keep the team's quick replies" => {
+            td_string!(locale, reason.team_replies).to_string()
+        }
+        "this quick reply is in the list already" => {
+            td_string!(locale, reason.reply_exists).to_string()
+        }
+        "no such quick reply" => td_string!(locale, reason.reply_missing).to_string(),
         "must be the id of an image you uploaded" => {
             td_string!(locale, reason.image_not_yours).to_string()
         }
@@ -134,6 +141,9 @@ fn pattern(locale: Locale, detail: &str) -> Option<String> {
     }
     if let Some(x) = slot(detail, "the range may span at most {} days") {
         return Some(td_string!(locale, reason.range_days, x = x).to_string());
+    }
+    if let Some(x) = slot(detail, "a list holds at most {} quick replies") {
+        return Some(td_string!(locale, reason.replies_max, x = x).to_string());
     }
     if let Some(x) = slot(detail, "must be at most {} MiB") {
         return Some(td_string!(locale, reason.at_most_mib, x = x).to_string());

@@ -14,6 +14,7 @@ pub mod error;
 pub mod listing;
 pub mod money;
 pub mod players;
+pub mod replies;
 pub mod secrets;
 pub mod staff;
 pub mod store;

@@ -1047,3 +1047,117 @@ async fn images_are_sent_by_their_uploader_only_and_anything_else_is_refused() {
         .unwrap();
     w.db.finish().await;
 }
+
+#[tokio::test]
+async fn quick_replies_are_ones_own_or_the_teams_kept_by_admins() {
+    let w = world(2).await;
+    let (a, b) = (w.agents[0].clone(), w.agents[1].clone());
+    let greet = "您好，请问有什么可以帮您？";
+    let own = w
+        .kefu
+        .add_quick_reply(&a, &format!("  {greet}\n"), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (own.content.as_str(), own.team, own.deletable),
+        (greet, false, true)
+    );
+    // Refused, nothing added: the same text again, empty, too long, an agent for the team.
+    assert!(matches!(
+        w.kefu.add_quick_reply(&a, greet, false).await,
+        Err(Error::Conflict(_))
+    ));
+    for (text, why) in [
+        (" \n ".to_owned(), "must not be empty"),
+        ("长".repeat(1001), "at most 1000"),
+    ] {
+        match w.kefu.add_quick_reply(&a, &text, false).await {
+            Err(Error::Invalid { field, message }) => {
+                assert_eq!(field, "content");
+                assert!(message.contains(why), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        w.kefu.add_quick_reply(&a, "团队的", true).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert_eq!(w.kefu.quick_replies(&a).await.unwrap().len(), 1);
+
+    // The team's come first, for everyone; only admins may delete them.
+    let team = w
+        .kefu
+        .add_quick_reply(&w.admin, "充值到账一般需要 5 分钟", true)
+        .await
+        .unwrap();
+    // The same text may be in one's own list and the team's.
+    w.kefu
+        .add_quick_reply(&a, "充值到账一般需要 5 分钟", false)
+        .await
+        .unwrap();
+    let list = w.kefu.quick_replies(&a).await.unwrap();
+    let seen: Vec<_> = list
+        .iter()
+        .map(|r| (r.content.as_str(), r.team, r.deletable))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("充值到账一般需要 5 分钟", true, false),
+            (greet, false, true),
+            ("充值到账一般需要 5 分钟", false, true)
+        ]
+    );
+    assert!(matches!(
+        w.kefu.delete_quick_reply(&a, team.id).await,
+        Err(Error::Forbidden(_))
+    ));
+    // Someone else's own is not found, to the other agent and to the admin.
+    let of_b: Vec<_> = w
+        .kefu
+        .quick_replies(&b)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(of_b, [team.id]);
+    assert!(matches!(
+        w.kefu.delete_quick_reply(&b, own.id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        w.kefu.delete_quick_reply(&w.admin, own.id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        w.kefu.delete_quick_reply(&a, 999_999).await,
+        Err(Error::NotFound(_))
+    ));
+    w.kefu.delete_quick_reply(&a, own.id).await.unwrap();
+    w.kefu.delete_quick_reply(&w.admin, team.id).await.unwrap();
+    let left: Vec<_> = w
+        .kefu
+        .quick_replies(&a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.content, r.team))
+        .collect();
+    assert_eq!(left, [("充值到账一般需要 5 分钟".to_owned(), false)]);
+
+    // A list is bounded.
+    for i in 1..domain::replies::MAX_OWN {
+        w.kefu
+            .add_quick_reply(&b, &format!("第 {i} 条"), false)
+            .await
+            .unwrap();
+    }
+    w.kefu.add_quick_reply(&b, "最后一条", false).await.unwrap();
+    assert!(matches!(
+        w.kefu.add_quick_reply(&b, "再多一条", false).await,
+        Err(Error::Conflict(_))
+    ));
+    w.db.finish().await;
+}

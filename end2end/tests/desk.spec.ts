@@ -473,3 +473,68 @@ test("an admin watches an agent's chat read-only", async ({ browser, request }) 
   await expect(admin.page.getByTestId("thread").getByText("还在吗")).toBeVisible();
   for (const s of [agent, admin, player]) await s.context.close();
 });
+
+test("quick replies: an agent keeps their own, an admin keeps the team's, a pick fills the box", async ({ browser, request }) => {
+  const account = `replies.${Date.now()}`;
+  const player = await openWidget(browser, await playerToken(request, account));
+  await say(player.page, "在吗");
+  const agent = await openDesk(browser, "agent.e2e");
+  await chatRow(agent.page, "queue", account).click();
+  await agent.page.getByTestId("accept").click();
+  await expect(agent.page.getByTestId("composer")).toBeEnabled();
+
+  // The agent adds one of their own; the same text again is refused.
+  const greeting = `您好，我是客服小蜀，请问有什么可以帮您？ ${Date.now()}`;
+  await agent.page.getByTestId("replies-toggle").click();
+  await expect(agent.page.getByTestId("reply-team")).toHaveCount(0);
+  await agent.page.getByTestId("reply-text").fill(greeting);
+  await agent.page.getByTestId("reply-save").click();
+  const mine = agent.page.getByTestId("reply").filter({ hasText: greeting });
+  await expect(mine).toBeVisible();
+  await expect(agent.page.getByTestId("reply-text")).toHaveValue("");
+  await agent.page.getByTestId("reply-text").fill(greeting);
+  await agent.page.getByTestId("reply-save").click();
+  await expect(agent.page.getByTestId("reply-error")).toContainText("列表里已有这条快捷回复");
+
+  // Picking it puts it in the box, to read over and send with Enter.
+  await mine.getByTestId("reply-pick").click();
+  await expect(agent.page.getByTestId("replies-panel")).toHaveCount(0);
+  await expect(agent.page.getByTestId("composer")).toHaveValue(greeting);
+  await agent.page.getByTestId("composer").press("Enter");
+  await expect(player.page.getByTestId("thread").getByText(greeting)).toBeVisible();
+
+  // An admin adds one for the whole team: the agent sees it first, marked, and cannot delete it.
+  const admin = await openDesk(browser, "admin.e2e");
+  const teamText = `充值到账一般需要 5 分钟 ${Date.now()}`;
+  await chatRow(admin.page, "others", account).click();
+  // Watching someone else's chat, the admin has no message box and no quick replies.
+  await expect(admin.page.getByTestId("replies-toggle")).toHaveCount(0);
+  await admin.page.goto("/desk");
+  await hydrated(admin.page);
+  const adminChat = `replies.admin.${Date.now()}`;
+  const second = await openWidget(browser, await playerToken(request, adminChat));
+  await say(second.page, "你好");
+  await chatRow(admin.page, "queue", adminChat).click();
+  await admin.page.getByTestId("accept").click();
+  await admin.page.getByTestId("replies-toggle").click();
+  await admin.page.getByTestId("reply-text").fill(teamText);
+  await admin.page.getByTestId("reply-team").check();
+  await admin.page.getByTestId("reply-save").click();
+  await expect(admin.page.getByTestId("reply").filter({ hasText: teamText })).toBeVisible();
+
+  await agent.page.getByTestId("replies-toggle").click();
+  const team = agent.page.getByTestId("reply").filter({ hasText: teamText });
+  await expect(team).toContainText("团队");
+  await expect(team.getByTestId("reply-delete")).toHaveCount(0);
+  await expect(agent.page.getByTestId("reply").first()).toContainText(teamText);
+
+  // The agent deletes their own; it stays gone after a reload.
+  await mine.getByTestId("reply-delete").click();
+  await expect(mine).toHaveCount(0);
+  await deskWithChat(agent.page, account);
+  await agent.page.getByTestId("replies-toggle").click();
+  await expect(team).toBeVisible();
+  await expect(agent.page.getByTestId("reply").filter({ hasText: greeting })).toHaveCount(0);
+
+  for (const side of [agent, admin, player, second]) await side.context.close();
+});

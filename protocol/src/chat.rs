@@ -128,6 +128,17 @@ pub struct Uploaded {
     pub url: String,
 }
 
+/// A quick reply (快捷回复) on the desk: the team's (kept by admins) or
+/// the staff member's own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuickReply {
+    pub id: i64,
+    pub content: String,
+    pub team: bool,
+    /// Whether the asker may delete it.
+    pub deletable: bool,
+}
+
 /// Where an uploaded image is served.
 pub fn upload_url(upload_id: &str) -> String {
     format!("/api/uploads/{upload_id}")

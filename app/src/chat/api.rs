@@ -91,3 +91,26 @@ pub async fn desk_recharge(
         .map_err(e)?
         .new_expire_date)
 }
+
+/// The desk's quick replies: the team's, then the caller's own.
+#[server(prefix = "/sfn", endpoint = "quick_replies", input = Json)]
+pub async fn quick_replies() -> Result<Vec<protocol::chat::QuickReply>, ServerFnError> {
+    let (k, who) = (kefu()?, principal().await?);
+    k.quick_replies(&who).await.map_err(e)
+}
+
+/// Adds a quick reply to the caller's own list, or with `team` to the team's.
+#[server(prefix = "/sfn", endpoint = "add_quick_reply", input = Json)]
+pub async fn add_quick_reply(
+    content: String,
+    team: bool,
+) -> Result<protocol::chat::QuickReply, ServerFnError> {
+    let (k, who) = (kefu()?, principal().await?);
+    k.add_quick_reply(&who, &content, team).await.map_err(e)
+}
+
+#[server(prefix = "/sfn", endpoint = "delete_quick_reply", input = Json)]
+pub async fn delete_quick_reply(id: i64) -> Result<(), ServerFnError> {
+    let (k, who) = (kefu()?, principal().await?);
+    k.delete_quick_reply(&who, id).await.map_err(e)
+}

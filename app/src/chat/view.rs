@@ -323,10 +323,13 @@ pub fn Composer(
     on_send: Callback<String>,
     #[prop(optional)] on_typing: Option<Callback<()>>,
     #[prop(optional)] on_image: Option<Callback<ImagePicked>>,
+    /// The text in the box, when the page puts text there too.
+    #[prop(optional)]
+    draft: Option<RwSignal<String>>,
     #[prop(into)] disabled: Signal<bool>,
 ) -> AnyView {
     let i18n = use_i18n();
-    let text = RwSignal::new(String::new());
+    let text = draft.unwrap_or_else(|| RwSignal::new(String::new()));
     let image_failed = RwSignal::new(None::<u16>);
     let attach = on_image.map(|picked| {
         view! {

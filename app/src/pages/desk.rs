@@ -35,6 +35,7 @@ use crate::chat::Live;
 use crate::i18n::*;
 use crate::nav::Section;
 use crate::pages::desk_player::PlayerPanel;
+use crate::pages::desk_replies::QuickReplies;
 use crate::pages::players::field_label;
 use crate::pages::shell::section_label;
 use crate::reason::reason_text;
@@ -120,6 +121,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let opener = StoredValue::new(None::<Callback<String>>);
     let me_name = me.username.clone();
     let scope_all = me.is_admin || me.is_super;
+    // The message box's text (quick replies put theirs there).
+    let draft = RwSignal::new(String::new());
 
     let account_of = move |id: &str| {
         sessions.with_untracked(|l| {
@@ -876,7 +879,10 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                         }}
                     </p>
                 </Show>
-                <Composer on_send on_typing on_image disabled=Signal::derive(move || !can_write.get())/>
+                <Composer on_send on_typing on_image draft disabled=Signal::derive(move || !can_write.get())/>
+                <Show when=move || can_write.get()>
+                    <QuickReplies draft admin=scope_all/>
+                </Show>
             </Show>
         </section>
     }

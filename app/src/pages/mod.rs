@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod desk;
 pub mod desk_player;
+pub mod desk_replies;
 pub mod errors;
 pub mod login;
 pub mod players;
