@@ -27,8 +27,6 @@ use protocol::chat::{upload_url, Uploaded};
 pub use protocol::chat::MAX_UPLOAD_BYTES;
 /// Uploads one person may make in an hour.
 pub const UPLOADS_PER_HOUR: i64 = 100;
-/// What the chat lists show as the last message when it is an image.
-pub const IMAGE_PREVIEW: &str = "[图片]";
 
 /// The image kind of `bytes` from its first bytes, as a MIME type.
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {

@@ -212,6 +212,8 @@ test("a player opens a chat with a screenshot, the agent sees it and sends one b
   await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(3);
   await bring(player.page, "drop");
   await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(4);
+  // The row updated live says it is a picture too (not the upload id).
+  await expect(chatRow(agent.page, "mine", account)).toContainText("[图片]");
   await imagesLoaded(agent.page.getByTestId("thread").getByTestId("msg-image"));
   await agent.page.getByTestId("composer").evaluate((box) => {
     const data = new DataTransfer();

@@ -139,6 +139,19 @@ pub struct QuickReply {
     pub deletable: bool,
 }
 
+/// What the chat lists show of an image message.
+pub const IMAGE_PREVIEW: &str = "[图片]";
+
+/// A message as the chat lists and notifications show it: the first
+/// `chars` characters of a text, or [`IMAGE_PREVIEW`] for an image (whose
+/// content is an upload id, meaningless to a reader).
+pub fn message_preview(content: &str, content_type: &str, chars: usize) -> String {
+    if content_type == "image" {
+        return IMAGE_PREVIEW.to_owned();
+    }
+    content.chars().take(chars).collect()
+}
+
 /// Where an uploaded image is served.
 pub fn upload_url(upload_id: &str) -> String {
     format!("/api/uploads/{upload_id}")

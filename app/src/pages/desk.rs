@@ -26,7 +26,9 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
-use protocol::chat::{ChatMessage, OnlineStaff, SenderType, ServerFrame, SessionSummary};
+use protocol::chat::{
+    message_preview, ChatMessage, OnlineStaff, SenderType, ServerFrame, SessionSummary,
+};
 use protocol::UserInfo;
 
 use crate::chat::alert;
@@ -209,7 +211,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     sessions.update(|list| {
                         if let Some(s) = list.iter_mut().find(|s| s.session_id == m.session_id) {
                             known = true;
-                            s.last_message = m.content.chars().take(100).collect();
+                            s.last_message = message_preview(&m.content, &m.content_type, 100);
                             s.last_message_time = Some(m.sent_at.clone());
                             s.last_seq = m.seq;
                         }
@@ -237,7 +239,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                         alert::notify(
                             &t_string!(i18n, chat.new_message, who = m.sender_account.clone())
                                 .to_string(),
-                            &m.content.chars().take(80).collect::<String>(),
+                            &message_preview(&m.content, &m.content_type, 80),
                             &m.session_id,
                             move || {
                                 if let Some(open) = opener.get_value() {

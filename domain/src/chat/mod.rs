@@ -221,13 +221,9 @@ fn validate_session_id(id: &str) -> Result<&str> {
     Ok(id)
 }
 
-/// The last message as the chat lists show it: the start of a text, or
-/// "[图片]" for an image.
+/// The last message as the chat lists show it.
 pub(crate) fn preview(text: &str, content_type: &str) -> String {
-    if content_type == "image" {
-        return crate::uploads::IMAGE_PREVIEW.to_owned();
-    }
-    text.chars().take(100).collect()
+    protocol::chat::message_preview(text, content_type, 100)
 }
 
 /// Page and limit of a history or list request (`page` ≥ 1, `limit` 1–100).
