@@ -538,3 +538,26 @@ test("quick replies: an agent keeps their own, an admin keeps the team's, a pick
 
   for (const side of [agent, admin, player, second]) await side.context.close();
 });
+
+test("the search box narrows the chat list to a player's account, in any case", async ({ browser, request }) => {
+  const stamp = Date.now();
+  const [first, second] = [`Sun.Quan.${stamp}`, `zhou.yu.${stamp}`];
+  const players = [];
+  for (const account of [first, second]) {
+    const side = await openWidget(browser, await playerToken(request, account));
+    await say(side.page, "请问");
+    players.push(side);
+  }
+  const agent = await openDesk(browser, "agent.e2e");
+  await expect(chatRow(agent.page, "queue", first)).toBeVisible();
+  await expect(chatRow(agent.page, "queue", second)).toBeVisible();
+  await agent.page.getByTestId("desk-search").fill(`sun.quan.${stamp}`);
+  await expect(chatRow(agent.page, "queue", first)).toBeVisible();
+  await expect(chatRow(agent.page, "queue", second)).toHaveCount(0);
+  // Live updates keep to the search: a new message from the hidden chat does not bring it back.
+  await say(players[1].page, "还在吗");
+  await expect(agent.page.getByTestId("queue").getByTestId("session-item")).toHaveCount(1);
+  await agent.page.getByTestId("desk-search").fill("");
+  await expect(chatRow(agent.page, "queue", second)).toBeVisible();
+  for (const side of [agent, ...players]) await side.context.close();
+});

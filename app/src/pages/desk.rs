@@ -73,6 +73,14 @@ impl Filter {
     }
 }
 
+/// Whether a chat matches the search box: its player's account or its
+/// agent's name contains `query` (already trimmed and lowercased), in any
+/// case; an empty query matches every chat.
+pub fn found(s: &SessionSummary, query: &str) -> bool {
+    let has = |text: &str| text.to_lowercase().contains(query);
+    query.is_empty() || has(&s.user_account) || s.cs_account.as_deref().is_some_and(has)
+}
+
 /// The unread messages the tab title counts: those of the chats `me`
 /// holds (the queue has its own list and its own alert).
 pub fn unread_total(sessions: &[SessionSummary], me: &str) -> i64 {
@@ -544,22 +552,24 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     };
 
     // ---- the chat list ----
+    let search = RwSignal::new(String::new());
+    let query = move || search.get().trim().to_lowercase();
     let group = |title: String,
                  testid: &'static str,
                  keep: Box<dyn Fn(&SessionSummary) -> bool + Send + Sync>| {
         let keep = std::sync::Arc::new(keep);
         let keep_rows = keep.clone();
         let empty = move || {
-            let f = filter.get();
-            sessions.with(|l| !l.iter().any(|s| keep(s) && f.keeps(s)))
+            let (f, q) = (filter.get(), query());
+            sessions.with(|l| !l.iter().any(|s| keep(s) && f.keeps(s) && found(s, &q)))
         };
         let keep = keep_rows;
         let rows = move || {
-            let f = filter.get();
+            let (f, q) = (filter.get(), query());
             sessions.with(|l| {
                 // In the server's order: the queue's longest wait first.
                 l.iter()
-                    .filter(|s| keep(s) && f.keeps(s))
+                    .filter(|s| keep(s) && f.keeps(s) && found(s, &q))
                     .cloned()
                     .collect::<Vec<_>>()
             })
@@ -640,6 +650,11 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     }}
                 </button>
             }).collect_view()}
+            <input type="search" class="desk-search" data-testid="desk-search"
+                placeholder=move || t_string!(i18n, chat.search).to_string()
+                aria-label=move || t_string!(i18n, chat.search).to_string()
+                prop:value=move || search.get()
+                on:input=move |ev| search.set(event_target_value(&ev))/>
         </div>
     };
     let list = {
@@ -992,6 +1007,18 @@ mod tests {
         assert_eq!(kept(Filter::Unread), vec!["a", "c", "d", "e"]);
         assert_eq!(kept(Filter::Important), vec!["b"]);
         assert_eq!(kept(Filter::Ended), vec!["c"]);
+        // The search box: the player's account or the agent's name, any case.
+        list[0].user_account = "Liu.Bei".into();
+        let hits = |q: &str| {
+            list.iter()
+                .filter(|s| found(s, q))
+                .map(|s| s.session_id.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(hits("liu"), vec!["a"]);
+        assert_eq!(hits("oth"), vec!["e"]);
+        assert_eq!(hits(""), vec!["a", "b", "c", "d", "e"]);
+        assert!(hits("nobody").is_empty());
         // Only the chats "me" holds count in the tab title.
         assert_eq!(unread_total(&list, "me"), 4);
         assert_eq!(minutes_between(0.0, 59_999.0), 0);
