@@ -211,7 +211,15 @@ test("a player opens a chat with a screenshot, the agent sees it and sends one b
   await bring(agent.page, "paste");
   await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(3);
   await bring(player.page, "drop");
-  await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(4);
+  // Dropped on the thread rather than the box, it goes too (the page never opens the file instead).
+  await player.page.getByTestId("thread").evaluate((thread, b64) => {
+    const data = new DataTransfer();
+    data.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], "s.png", { type: "image/png" }));
+    const ev = new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true });
+    thread.dispatchEvent(ev);
+    if (!ev.defaultPrevented) throw new Error("the drop was left to the browser");
+  }, PIXEL.toString("base64"));
+  await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(5);
   // The row updated live says it is a picture too (not the upload id).
   await expect(chatRow(agent.page, "mine", account)).toContainText("[图片]");
   await imagesLoaded(agent.page.getByTestId("thread").getByTestId("msg-image"));
@@ -220,14 +228,14 @@ test("a player opens a chat with a screenshot, the agent sees it and sends one b
     data.setData("text/plain", "粘贴的文字");
     box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
   });
-  await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(4);
+  await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(5);
 
   // A file that is not an image (whatever its name) is refused, and nothing is sent.
   await player.page.getByTestId("attach-input").setInputFiles({ name: "fake.png", mimeType: "image/png", buffer: Buffer.from("not a picture") });
   await expect(player.page.getByTestId("image-failed")).toHaveText("只能发送 PNG、JPEG、GIF 或 WebP 图片");
   await say(player.page, "收到了吗");
   await expect(agent.page.getByTestId("thread").getByText("收到了吗")).toBeVisible();
-  await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(4);
+  await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(5);
   await expect(player.page.getByTestId("image-failed")).toHaveCount(0);
 
   await agent.context.close();

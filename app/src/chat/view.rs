@@ -317,7 +317,7 @@ pub type ImagePicked = (leptos::ev::Event, RwSignal<Option<u16>>);
 
 /// The message box: Enter sends, Shift+Enter adds a line; with `on_image`,
 /// a button to send a picture (PNG, JPEG, GIF or WebP), which may also be
-/// pasted into the box or dropped on it.
+/// pasted into the box or dropped on the page.
 #[component]
 pub fn Composer(
     on_send: Callback<String>,
@@ -345,19 +345,31 @@ pub fn Composer(
             </label>
         }
     });
-    // A picture pasted into the box or dropped on it goes as if picked.
+    // A picture pasted into the box, or dropped anywhere on the page while
+    // the box is there, goes as if picked. A file dropped is never left to
+    // the browser, which would open it in place of the page.
     let take_file = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         if let Some(picked) = on_image {
-            if !disabled.get_untracked() && crate::chat::browser::carries_file(&ev) {
+            if crate::chat::browser::carries_file(&ev) {
                 ev.prevent_default();
-                image_failed.set(None);
-                picked.run((ev, image_failed));
+                if !disabled.get_untracked() {
+                    image_failed.set(None);
+                    picked.run((ev, image_failed));
+                }
             }
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
+    if on_image.is_some() {
+        let over = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
+        let drop = window_event_listener(leptos::ev::drop, move |ev| take_file(ev.into()));
+        on_cleanup(move || {
+            over.remove();
+            drop.remove();
+        });
+    }
     let submit = move || {
         let body = text.get_untracked();
         if body.trim().is_empty() || disabled.get_untracked() {
@@ -368,11 +380,7 @@ pub fn Composer(
         image_failed.set(None);
     };
     view! {
-        <form class="composer"
-            on:submit=move |ev| { ev.prevent_default(); submit(); }
-            on:dragover=move |ev| { if on_image.is_some() { ev.prevent_default(); } }
-            on:drop=move |ev| take_file(ev.into())
-        >
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
             <textarea
                 data-testid="composer"
                 rows="2"
