@@ -570,7 +570,8 @@ fn files_of(ev: &web_sys::Event) -> Option<web_sys::FileList> {
     }
     ev.target()?
         .dyn_into::<web_sys::HtmlInputElement>()
-        .ok()?
+        .ok()
+        .filter(|i| i.type_() == "file")?
         .files()
 }
 
@@ -586,6 +587,7 @@ pub fn picked_file(ev: &web_sys::Event) -> Option<web_sys::File> {
     if let Some(input) = ev
         .target()
         .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .filter(|i| i.type_() == "file")
     {
         input.set_value("");
     }
