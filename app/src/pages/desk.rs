@@ -73,6 +73,16 @@ impl Filter {
     }
 }
 
+/// A message preview in the reader's language: the server stores an
+/// image's as "[图片]" (`protocol::chat::IMAGE_PREVIEW`).
+pub fn preview_in(locale: Locale, preview: &str) -> String {
+    if preview == protocol::chat::IMAGE_PREVIEW {
+        td_string!(locale, chat.image_preview).to_string()
+    } else {
+        preview.to_owned()
+    }
+}
+
 /// Whether a chat matches the search box: its player's account or its
 /// agent's name contains `query` (already trimmed and lowercased), in any
 /// case; an empty query matches every chat.
@@ -247,7 +257,10 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                         alert::notify(
                             &t_string!(i18n, chat.new_message, who = m.sender_account.clone())
                                 .to_string(),
-                            &message_preview(&m.content, &m.content_type, 80),
+                            &preview_in(
+                                i18n.get_locale_untracked(),
+                                &message_preview(&m.content, &m.content_type, 80),
+                            ),
                             &m.session_id,
                             move || {
                                 if let Some(open) = opener.get_value() {
@@ -609,7 +622,10 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                                     {(s.unread_count > 0).then(|| view! {
                                         <span class="badge" data-testid="unread">{s.unread_count}</span>
                                     })}
-                                    <span class="session-last muted">{s.last_message.clone()}</span>
+                                    <span class="session-last muted">
+                                        {let last = s.last_message.clone();
+                                         move || preview_in(i18n.get_locale(), &last)}
+                                    </span>
                                     <span class="session-time muted">
                                         {let at = s.last_message_time.clone().unwrap_or_else(|| s.created_at.clone());
                                          move || list_time(&at, now.get())}
@@ -1019,6 +1035,10 @@ mod tests {
         assert_eq!(hits("oth"), vec!["e"]);
         assert_eq!(hits(""), vec!["a", "b", "c", "d", "e"]);
         assert!(hits("nobody").is_empty());
+        // An image's preview reads in the reader's language; text stays as it is.
+        assert_eq!(preview_in(Locale::en, "[图片]"), "[Image]");
+        assert_eq!(preview_in(Locale::zh_CN, "[图片]"), "[图片]");
+        assert_eq!(preview_in(Locale::en, "你好"), "你好");
         // Only the chats "me" holds count in the tab title.
         assert_eq!(unread_total(&list, "me"), 4);
         assert_eq!(minutes_between(0.0, 59_999.0), 0);
