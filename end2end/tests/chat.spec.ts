@@ -188,9 +188,19 @@ test("a player opens a chat with a screenshot, the agent sees it and sends one b
   await agent.page.getByTestId("accept").click();
   await expect(chatRow(agent.page, "mine", account)).toBeVisible();
 
-  // The agent answers with a picture of their own.
+  // The agent answers with a picture of their own; while it uploads, the desk says so.
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  await agent.page.route("**/api/cs/upload", async (route) => {
+    await held;
+    await route.continue();
+  });
   await agent.page.getByTestId("attach-input").setInputFiles({ name: "步骤.png", mimeType: "image/png", buffer: PIXEL });
+  await expect(agent.page.getByTestId("image-uploading")).toHaveText("图片上传中…");
+  release();
   await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(2);
+  await expect(agent.page.getByTestId("image-uploading")).toHaveCount(0);
+  await agent.page.unroute("**/api/cs/upload");
   await imagesLoaded(player.page.getByTestId("thread").getByTestId("msg-image"));
 
   // A screenshot pasted into the box (the agent) or dropped on it (the player) goes too;

@@ -171,16 +171,17 @@ impl ChatHandle {
 
     /// Uploads an image, then sends it like a message (through the outbox,
     /// so it survives what a text survives). The upload itself is not
-    /// retried: `on_fail` gets the HTTP status (0: no answer at all, 413:
-    /// over the limit, also checked here before uploading).
+    /// retried: `on_end` gets `None` once it is uploaded, or the HTTP status
+    /// it failed with (0: no answer at all, 413: over the limit, also
+    /// checked here before uploading).
     pub fn send_image(
         &self,
         session_id: &str,
         file: web_sys::File,
-        on_fail: impl Fn(u16) + 'static,
+        on_end: impl Fn(Option<u16>) + 'static,
     ) {
         if file.size() > protocol::chat::MAX_UPLOAD_BYTES as f64 {
-            on_fail(413);
+            on_end(Some(413));
             return;
         }
         let h = *self;
@@ -191,6 +192,7 @@ impl ChatHandle {
             match fetch_json(path, token.as_deref(), &file, &kind).await {
                 Ok(v) => match v["data"]["upload_id"].as_str() {
                     Some(upload_id) => {
+                        on_end(None);
                         let a = h.with(|i| {
                             i.machine.borrow_mut().send_image(
                                 &session_id,
@@ -201,9 +203,9 @@ impl ChatHandle {
                         });
                         h.run(a);
                     }
-                    None => on_fail(0),
+                    None => on_end(Some(0)),
                 },
-                Err(status) => on_fail(status),
+                Err(status) => on_end(Some(status)),
             }
         });
     }

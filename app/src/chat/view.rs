@@ -312,8 +312,12 @@ fn body(content: String, image: bool, alt: impl Fn() -> String + Send + 'static)
 
 /// What the composer hands its page for a picture: the event that carries
 /// it (the file input's `change`, a `paste` or a `drop`), and where to say
-/// the upload failed (its HTTP status).
+/// how its upload goes: [`UPLOADING`] while it runs, the HTTP status it
+/// failed with, `None` once it is uploaded.
 pub type ImagePicked = (leptos::ev::Event, RwSignal<Option<u16>>);
+
+/// An upload under way (no HTTP status is 1).
+pub const UPLOADING: u16 = 1;
 
 /// The message box: Enter sends, Shift+Enter adds a line; with `on_image`,
 /// a button to send a picture (PNG, JPEG, GIF or WebP), which may also be
@@ -405,14 +409,21 @@ pub fn Composer(
                 {t!(i18n, chat.send)}
             </button>
         </form>
-        {move || image_failed.get().map(|status| view! {
-            <p class="notice" data-testid="image-failed">
-                {match status {
-                    413 => t_string!(i18n, chat.image_too_big).to_string(),
-                    400 => t_string!(i18n, chat.image_kind).to_string(),
-                    _ => t_string!(i18n, chat.image_failed).to_string(),
-                }}
-            </p>
+        {move || image_failed.get().map(|status| match status {
+            UPLOADING => view! {
+                <p class="muted" data-testid="image-uploading">{t!(i18n, chat.image_uploading)}</p>
+            }
+            .into_any(),
+            _ => view! {
+                <p class="notice" data-testid="image-failed">
+                    {match status {
+                        413 => t_string!(i18n, chat.image_too_big).to_string(),
+                        400 => t_string!(i18n, chat.image_kind).to_string(),
+                        _ => t_string!(i18n, chat.image_failed).to_string(),
+                    }}
+                </p>
+            }
+            .into_any(),
         })}
     }
     .into_any()

@@ -539,7 +539,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             selected.get_untracked(),
             crate::chat::browser::picked_file(&ev),
         ) {
-            live.send_image(&id, file, move |status| failed.set(Some(status)));
+            failed.set(Some(crate::chat::view::UPLOADING));
+            live.send_image(&id, file, move |end| failed.set(end));
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = (ev, failed);

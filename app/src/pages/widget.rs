@@ -202,7 +202,8 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         if let Some(file) = crate::chat::browser::picked_file(&ev) {
             with_session.run(Box::new(move |id| {
-                live.send_image(&id, file, move |status| failed.set(Some(status)));
+                failed.set(Some(crate::chat::view::UPLOADING));
+                live.send_image(&id, file, move |end| failed.set(end));
             }));
         }
         #[cfg(not(feature = "hydrate"))]
