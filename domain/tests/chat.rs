@@ -1159,5 +1159,15 @@ async fn quick_replies_are_ones_own_or_the_teams_kept_by_admins() {
         w.kefu.add_quick_reply(&b, "再多一条", false).await,
         Err(Error::Conflict(_))
     ));
+
+    // Deleting an account takes its own replies with it.
+    w.kefu.delete_staff(&w.admin, b.id).await.unwrap();
+    let (left,): (i64,) =
+        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM quick_replies WHERE staff_id = $1")
+            .bind(b.id)
+            .fetch_one(w.kefu.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
     w.db.finish().await;
 }
