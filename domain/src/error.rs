@@ -66,3 +66,19 @@ impl From<tokio::task::JoinError> for Error {
         Error::Internal(format!("blocking task: {e}"))
     }
 }
+
+/// `value` trimmed, refused when that leaves nothing or more than `max`
+/// characters (the message content's and the quick reply's rule).
+pub(crate) fn required_text<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str> {
+    let text = value.trim();
+    if text.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(text)
+}

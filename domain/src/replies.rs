@@ -53,17 +53,7 @@ impl Kefu {
         content: &str,
         team: bool,
     ) -> Result<QuickReply> {
-        let content = content.trim();
-        let chars = content.chars().count();
-        if chars == 0 {
-            return Err(Error::invalid("content", "must not be empty"));
-        }
-        if chars > MAX_REPLY_CHARS {
-            return Err(Error::invalid(
-                "content",
-                format!("must be at most {MAX_REPLY_CHARS} characters"),
-            ));
-        }
+        let content = crate::error::required_text("content", content, MAX_REPLY_CHARS)?;
         if team && !who.role.is_admin() {
             return Err(Error::Forbidden(
                 "only admins may keep the team's quick replies".to_owned(),

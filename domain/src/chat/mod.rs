@@ -175,17 +175,7 @@ struct Content {
 }
 
 fn validate_content(req: &SendMessageRequest) -> Result<Content> {
-    let text = req.content.trim();
-    let chars = text.chars().count();
-    if chars == 0 {
-        return Err(Error::invalid("content", "must not be empty"));
-    }
-    if chars > MAX_CONTENT_CHARS {
-        return Err(Error::invalid(
-            "content",
-            format!("must be at most {MAX_CONTENT_CHARS} characters"),
-        ));
-    }
+    let text = crate::error::required_text("content", &req.content, MAX_CONTENT_CHARS)?;
     let content_type = match req.content_type.as_deref().map(str::trim) {
         None | Some("") | Some("text") => "text",
         Some("image") => "image",
