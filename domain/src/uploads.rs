@@ -20,6 +20,7 @@
 //! - A message's preview in the chat lists reads "[图片]".
 
 use crate::chat::Actor;
+use crate::store::Backend;
 use crate::time::now_ms;
 use crate::{Error, Kefu, Result};
 use protocol::chat::{upload_url, Uploaded};
@@ -80,6 +81,16 @@ impl Kefu {
         let (kind, who) = uploader(actor);
         let now = now_ms();
         let hour_ago = now - 3_600_000;
+        // The count and the insert under one lock, so uploads made at the
+        // same moment cannot pass the bound together: SQLite's write lock
+        // (`BEGIN IMMEDIATE`), on PostgreSQL a lock on the uploader.
+        let mut tx = self.store().begin_write().await?;
+        if self.store().backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(format!("upload:{kind}:{who}"))
+                .execute(&mut *tx)
+                .await?;
+        }
         let (recent, oldest): (i64, Option<i64>) = sqlx::query_as(
             "SELECT CAST(COUNT(*) AS BIGINT), MIN(created_at) FROM uploads \
              WHERE uploader_type = $1 AND uploader = $2 AND created_at > $3",
@@ -87,7 +98,7 @@ impl Kefu {
         .bind(kind)
         .bind(who)
         .bind(hour_ago)
-        .fetch_one(self.store().pool())
+        .fetch_one(&mut *tx)
         .await?;
         if recent >= UPLOADS_PER_HOUR {
             let free_at = oldest.unwrap_or(now) + 3_600_000;
@@ -108,8 +119,9 @@ impl Kefu {
         .bind(size)
         .bind(bytes)
         .bind(now)
-        .execute(self.store().pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(Uploaded {
             url: upload_url(&id),
             upload_id: id,

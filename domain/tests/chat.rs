@@ -1049,6 +1049,41 @@ async fn images_are_sent_by_their_uploader_only_and_anything_else_is_refused() {
 }
 
 #[tokio::test]
+async fn uploads_made_at_once_cannot_pass_the_hourly_bound_together() {
+    use domain::uploads::UPLOADS_PER_HOUR;
+    let w = world(1).await;
+    let free = 4;
+    for _ in 0..UPLOADS_PER_HOUR - free {
+        w.kefu
+            .store_upload(&player("guan.yu"), PNG.to_vec())
+            .await
+            .unwrap();
+    }
+    // Twelve at the same moment for four places left: four are stored.
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let kefu = w.kefu.clone();
+        racing.spawn(async move { kefu.store_upload(&player("guan.yu"), PNG.to_vec()).await });
+    }
+    let (mut stored, mut bounded) = (0, 0);
+    while let Some(r) = racing.join_next().await {
+        match r.unwrap() {
+            Ok(_) => stored += 1,
+            Err(Error::RateLimited { .. }) => bounded += 1,
+            Err(e) => panic!("unexpected refusal: {e:?}"),
+        }
+    }
+    assert_eq!((stored, bounded), (free, 12 - free));
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM uploads WHERE uploader = 'guan.yu'")
+            .fetch_one(w.kefu.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(n, UPLOADS_PER_HOUR);
+    w.db.finish().await;
+}
+
+#[tokio::test]
 async fn quick_replies_are_ones_own_or_the_teams_kept_by_admins() {
     let w = world(2).await;
     let (a, b) = (w.agents[0].clone(), w.agents[1].clone());
