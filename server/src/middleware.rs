@@ -64,15 +64,19 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 /// answer before reading it (bodies without a length are cut by the
 /// extractor's limit, with the same answer).
 pub async fn api_body_limit(req: Request, next: Next) -> Response {
-    let announced = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if announced.is_some_and(|n| n > MAX_BODY) {
+    if announced_over(req.headers(), MAX_BODY) {
         return ApiError::TooLarge(MAX_BODY >> 20).into_response();
     }
     next.run(req).await
+}
+
+/// Whether the request's `Content-Length` says its body is over `limit`.
+pub fn announced_over(headers: &HeaderMap, limit: usize) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > limit)
 }
 
 /// The API's answer for a path it does not have.

@@ -18,6 +18,7 @@ use protocol::Success;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthPlayer, AuthStaff};
+use crate::middleware::announced_over;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -32,11 +33,7 @@ const TOO_LARGE: ApiError = ApiError::TooLarge(MAX_UPLOAD_BYTES >> 20);
 /// The body, refused with 413 when it announces or turns out to be larger
 /// than an upload may be (nothing past the limit is read).
 async fn read_body(headers: &HeaderMap, body: Body) -> ApiResult<Vec<u8>> {
-    let announced = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if announced.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
+    if announced_over(headers, MAX_UPLOAD_BYTES) {
         return Err(TOO_LARGE);
     }
     axum::body::to_bytes(body, MAX_UPLOAD_BYTES)
