@@ -489,12 +489,7 @@ impl ChatHandle {
         let h = *self;
         let (path, token) = self.with(|i| (i.config.http_send_path, i.config.token.clone()));
         leptos::task::spawn_local(async move {
-            let body = serde_json::json!({
-                "session_id": m.session_id,
-                "content": m.content,
-                "content_type": m.content_type(),
-                "client_msg_id": m.client_msg_id,
-            });
+            let body = super::machine::message_body(&m);
             let actions = match post_json(path, token.as_deref(), &body).await {
                 Ok(v) => {
                     let seq = v["data"]["seq"].as_i64().unwrap_or(0);

@@ -166,17 +166,19 @@ impl Default for Client {
     }
 }
 
-fn message_frame(m: &OutMsg) -> String {
+/// A message as the server takes it: the socket frame's `data`, and the
+/// body of the HTTP fallback's `send_message`.
+pub fn message_body(m: &OutMsg) -> serde_json::Value {
     serde_json::json!({
-        "type": "message",
-        "data": {
-            "session_id": m.session_id,
-            "content": m.content,
-            "content_type": m.content_type(),
-            "client_msg_id": m.client_msg_id,
-        }
+        "session_id": m.session_id,
+        "content": m.content,
+        "content_type": m.content_type(),
+        "client_msg_id": m.client_msg_id,
     })
-    .to_string()
+}
+
+fn message_frame(m: &OutMsg) -> String {
+    serde_json::json!({ "type": "message", "data": message_body(m) }).to_string()
 }
 
 impl Client {
@@ -769,6 +771,9 @@ mod tests {
         let after = Client::with_outbox(serde_json::from_str(&saved).unwrap());
         let kinds: Vec<_> = after.unsent().iter().map(|m| m.content_type()).collect();
         assert_eq!(kinds, ["image", "text"]);
+        // Over the HTTP fallback the body says the same.
+        let body = message_body(&after.unsent()[0]);
+        assert_eq!(body, v["data"]);
         // An outbox saved before images existed reads as text.
         let old = r#"[{"client_msg_id":"o","session_id":"s","content":"hi","state":"Pending","tries":0,"seq":null,"at_ms":0.0}]"#;
         let old: Vec<OutMsg> = serde_json::from_str(old).unwrap();
