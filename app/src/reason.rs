@@ -119,7 +119,7 @@ pub fn reason_text(locale: Locale, detail: &str) -> Option<String> {
             td_string!(locale, reason.reply_exists).to_string()
         }
         "no such quick reply" => td_string!(locale, reason.reply_missing).to_string(),
-        "must be the id of an image you uploaded" => {
+        "must be the id of an image you uploaded for this chat" => {
             td_string!(locale, reason.image_not_yours).to_string()
         }
         _ => return pattern(locale, detail),

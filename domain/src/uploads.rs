@@ -18,6 +18,10 @@
 //! - At most [`UPLOADS_PER_HOUR`] uploads per person per hour (429 after), so
 //!   a leaked player token cannot fill the disk.
 //! - A message's preview in the chat lists reads "[图片]".
+//! - An upload is sent in one chat (the same id in another chat is
+//!   refused: upload it again) and lives as long as that chat's history:
+//!   clearing the history or deleting the chat deletes it. One never sent
+//!   is deleted after a day ([`UNSENT_KEPT_MS`]; the server sweeps hourly).
 
 use crate::chat::Actor;
 use crate::store::Backend;
@@ -28,6 +32,9 @@ use protocol::chat::{upload_url, Uploaded};
 pub use protocol::chat::MAX_UPLOAD_BYTES;
 /// Uploads one person may make in an hour.
 pub const UPLOADS_PER_HOUR: i64 = 100;
+/// How long an upload never sent in a message is kept (a day: time enough
+/// to send a picture picked before the connection dropped).
+pub const UNSENT_KEPT_MS: i64 = 24 * 3_600_000;
 
 /// The image kind of `bytes` from its first bytes, as a MIME type.
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
@@ -143,22 +150,46 @@ impl Kefu {
             .ok_or_else(missing)
     }
 
-    /// An image message's content must be an upload of its sender's.
-    pub(crate) async fn require_own_upload(&self, actor: &Actor, id: &str) -> Result<()> {
-        let refused = || Error::invalid("content", "must be the id of an image you uploaded");
+    /// An image message's content must be an upload of its sender's, not
+    /// sent in another chat. The writer marks it sent in `session_id` in the
+    /// message's transaction.
+    pub(crate) async fn require_own_upload(
+        &self,
+        actor: &Actor,
+        id: &str,
+        session_id: &str,
+    ) -> Result<()> {
+        let refused = || {
+            Error::invalid(
+                "content",
+                "must be the id of an image you uploaded for this chat",
+            )
+        };
         if !is_upload_id(id) {
             return Err(refused());
         }
         let (kind, who) = uploader(actor);
         let found: Option<(i64,)> = sqlx::query_as(
-            "SELECT CAST(1 AS BIGINT) FROM uploads WHERE id = $1 AND uploader_type = $2 AND uploader = $3",
+            "SELECT CAST(1 AS BIGINT) FROM uploads WHERE id = $1 AND uploader_type = $2 \
+             AND uploader = $3 AND (sent_in IS NULL OR sent_in = $4)",
         )
         .bind(id)
         .bind(kind)
         .bind(who)
+        .bind(session_id)
         .fetch_optional(self.store().pool())
         .await?;
         found.map(drop).ok_or_else(refused)
+    }
+
+    /// Deletes the uploads never sent in a message that are older than
+    /// [`UNSENT_KEPT_MS`]; answers how many. The server runs it hourly.
+    pub async fn sweep_unsent_uploads(&self) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM uploads WHERE sent_in IS NULL AND created_at < $1")
+            .bind(now_ms() - UNSENT_KEPT_MS)
+            .execute(self.store().pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 }
 

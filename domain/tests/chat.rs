@@ -1049,6 +1049,98 @@ async fn images_are_sent_by_their_uploader_only_and_anything_else_is_refused() {
 }
 
 #[tokio::test]
+async fn an_upload_lives_with_its_chat_and_one_never_sent_is_swept_after_a_day() {
+    let w = world(1).await;
+    let agent = w.agents[0].clone();
+    let staff = Actor::Staff(agent.clone());
+    let mut chats = Vec::new();
+    for account in ["liu.bei", "zhang.fei"] {
+        let s = w.kefu.create_session(account).await.unwrap();
+        w.kefu
+            .accept_session(&agent, &s.session_id, None)
+            .await
+            .unwrap();
+        chats.push(s.session_id);
+    }
+    let upload = |who: Actor| {
+        let kefu = w.kefu.clone();
+        async move {
+            kefu.store_upload(&who, PNG.to_vec())
+                .await
+                .unwrap()
+                .upload_id
+        }
+    };
+    let sent = upload(player("liu.bei")).await;
+    let abandoned = upload(player("liu.bei")).await;
+    let fresh = upload(player("liu.bei")).await;
+    let agents = upload(staff.clone()).await;
+    let with_id = |id: &str| SendMessageRequest {
+        client_msg_id: Some(format!("c-{id}")),
+        ..image(&chats[0], id)
+    };
+    let first = w
+        .kefu
+        .send_message(&player("liu.bei"), &with_id(&sent), None)
+        .await
+        .unwrap();
+    w.kefu
+        .send_message(&staff, &image(&chats[0], &agents), None)
+        .await
+        .unwrap();
+
+    // Sent in one chat, an upload is refused in another; a resend in its
+    // own chat answers the first acknowledgement.
+    match w
+        .kefu
+        .send_message(&staff, &image(&chats[1], &agents), None)
+        .await
+    {
+        Err(Error::Invalid { field, message }) => {
+            assert_eq!(field, "content");
+            assert!(message.contains("for this chat"), "{message}");
+        }
+        other => panic!("expected `content` refused, got {other:?}"),
+    }
+    assert_eq!(
+        all_seqs(&w, &chats[1]).await.len(),
+        1,
+        "only the accept notice"
+    );
+    let again = w
+        .kefu
+        .send_message(&player("liu.bei"), &with_id(&sent), None)
+        .await
+        .unwrap();
+    assert_eq!(again.seq, first.seq);
+
+    // A day on, the sweep takes the upload never sent, and only it.
+    sqlx::query("UPDATE uploads SET created_at = created_at - $1 WHERE id <> $2")
+        .bind(domain::uploads::UNSENT_KEPT_MS + 60_000)
+        .bind(&fresh)
+        .execute(w.kefu.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(w.kefu.sweep_unsent_uploads().await.unwrap(), 1);
+    assert!(matches!(
+        w.kefu.upload(&abandoned).await,
+        Err(Error::NotFound(_))
+    ));
+    for kept in [&sent, &fresh, &agents] {
+        w.kefu.upload(kept).await.unwrap();
+    }
+    assert_eq!(w.kefu.sweep_unsent_uploads().await.unwrap(), 0);
+
+    // Clearing the chat's history takes its images with it.
+    w.kefu.clear_history(&agent, &chats[0]).await.unwrap();
+    for gone in [&sent, &agents] {
+        assert!(matches!(w.kefu.upload(gone).await, Err(Error::NotFound(_))));
+    }
+    w.kefu.upload(&fresh).await.unwrap();
+    w.db.finish().await;
+}
+
+#[tokio::test]
 async fn uploads_made_at_once_cannot_pass_the_hourly_bound_together() {
     use domain::uploads::UPLOADS_PER_HOUR;
     let w = world(1).await;

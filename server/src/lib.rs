@@ -187,6 +187,7 @@ async fn serve(common: &Common, options: ServeOptions) -> Result<(), StartError>
         .map_err(|e| StartError(format!("cannot listen on {}: {e}", options.bind)))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
+    sweep_uploads_hourly(kefu.clone());
     launch(
         AppState {
             kefu: kefu.clone(),
@@ -201,6 +202,25 @@ async fn serve(common: &Common, options: ServeOptions) -> Result<(), StartError>
     kefu.store().close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Deletes the uploads nobody sent (`domain::uploads`), at start and then
+/// every hour, until the database closes.
+fn sweep_uploads_hourly(kefu: Kefu) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if kefu.store().pool().is_closed() {
+                break;
+            }
+            match kefu.sweep_unsent_uploads().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "swept uploads never sent"),
+                Err(e) => tracing::warn!(error = %e, "sweeping uploads failed"),
+            }
+        }
+    });
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and finishes the

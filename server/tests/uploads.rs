@@ -184,7 +184,10 @@ async fn images_are_uploaded_served_and_sent_by_their_uploader() {
             .await;
         assert_eq!(
             (st, v["detail"].as_str().unwrap()),
-            (400, "content: must be the id of an image you uploaded")
+            (
+                400,
+                "content: must be the id of an image you uploaded for this chat"
+            )
         );
     }
     let (st, v) = s

@@ -693,7 +693,8 @@ impl Kefu {
         origin: Option<ConnId>,
     ) -> Result<MessageAck> {
         if content.content_type == "image" {
-            self.require_own_upload(actor, &content.text).await?;
+            self.require_own_upload(actor, &content.text, session_id)
+                .await?;
         }
         let author = match actor {
             Actor::Player(a) => writer::Author::Player(a.clone()),
@@ -1108,6 +1109,11 @@ impl Kefu {
         let lock = self.hub().session_lock(&s.id);
         let _guard = lock.lock().await;
         let mut tx = self.store().begin_write().await?;
+        // Its images go with it (an upload is sent in one chat only).
+        sqlx::query("DELETE FROM uploads WHERE sent_in = $1")
+            .bind(&s.id)
+            .execute(&mut *tx)
+            .await?;
         let gone = sqlx::query("DELETE FROM chat_messages WHERE session_id = $1")
             .bind(&s.id)
             .execute(&mut *tx)

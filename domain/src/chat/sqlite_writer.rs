@@ -38,8 +38,8 @@ use super::writer::{self, Appended, Job, Outcomes, Statements, UpdateArgs, MAX_B
 use super::{MessageRow, SessionRow};
 use crate::{Error, Kefu, Result};
 
-/// Prepared statements kept: one UPDATE per kind of author, the INSERT and
-/// the resend lookup.
+/// Prepared statements kept: one UPDATE per kind of author, the INSERT,
+/// the resend lookup and the upload's mark.
 const STATEMENTS: usize = 8;
 /// How long the blocking thread waits for SQLite's write lock.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
@@ -251,6 +251,10 @@ fn write(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<App
             m.sent_at,
             m.is_read
         ])?;
+        if writer::names_upload(&m) {
+            tx.prepare_cached(&SQL.mark_sent)?
+                .execute(params![m.session_id, m.content])?;
+        }
         out.stored(job, m, updated);
     }
     tx.commit()?;

@@ -207,6 +207,14 @@ pub(super) struct Statements {
     update: [String; 3],
     pub existing: String,
     pub insert: String,
+    /// An image message's upload is sent in its chat (`$1` session, `$2`
+    /// upload id); see `crate::uploads`.
+    pub mark_sent: String,
+}
+
+/// Whether a stored message's upload must be marked sent.
+pub(super) fn names_upload(m: &MessageRow) -> bool {
+    m.content_type == "image"
 }
 
 /// The statements with `$N` parameters, as sqlx takes them.
@@ -218,6 +226,7 @@ pub(super) static SQL: LazyLock<Statements> = LazyLock::new(|| Statements {
     ],
     existing: existing_sql(),
     insert: super::insert_message_sql(),
+    mark_sent: "UPDATE uploads SET sent_in = $1 WHERE id = $2 AND sent_in IS NULL".to_owned(),
 });
 
 impl Statements {
@@ -237,6 +246,7 @@ impl Statements {
             update: self.update.each_ref().map(|u| n(u)),
             existing: n(&self.existing),
             insert: n(&self.insert),
+            mark_sent: n(&self.mark_sent),
         }
     }
 }
@@ -392,6 +402,13 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
         };
         let message = new_message(job, updated.last_seq, now);
         insert_message(&mut tx, &message).await?;
+        if names_upload(&message) {
+            sqlx::query(&SQL.mark_sent)
+                .bind(&message.session_id)
+                .bind(&message.content)
+                .execute(&mut *tx)
+                .await?;
+        }
         out.stored(job, message, updated);
     }
     tx.commit().await?;
