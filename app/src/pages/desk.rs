@@ -571,19 +571,22 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let group = |title: String,
                  testid: &'static str,
                  keep: Box<dyn Fn(&SessionSummary) -> bool + Send + Sync>| {
-        let keep = std::sync::Arc::new(keep);
-        let keep_rows = keep.clone();
+        // A chat is listed here when it is of the group, the filter's, and
+        // the search's.
+        let shown = std::sync::Arc::new(move |s: &SessionSummary, f: Filter, q: &str| {
+            keep(s) && f.keeps(s) && found(s, q)
+        });
+        let shown_rows = shown.clone();
         let empty = move || {
             let (f, q) = (filter.get(), query());
-            sessions.with(|l| !l.iter().any(|s| keep(s) && f.keeps(s) && found(s, &q)))
+            sessions.with(|l| !l.iter().any(|s| shown(s, f, &q)))
         };
-        let keep = keep_rows;
         let rows = move || {
             let (f, q) = (filter.get(), query());
             sessions.with(|l| {
                 // In the server's order: the queue's longest wait first.
                 l.iter()
-                    .filter(|s| keep(s) && f.keeps(s) && found(s, &q))
+                    .filter(|s| shown_rows(s, f, &q))
                     .cloned()
                     .collect::<Vec<_>>()
             })
