@@ -248,6 +248,23 @@ test("a player opens a chat with a screenshot, the agent sees it and sends one b
   await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(5);
   await expect(player.page.getByTestId("image-failed")).toHaveCount(0);
 
+  // An upload the hourly bound refuses, or one the network loses, is said
+  // under the box, and nothing reaches the agent.
+  const failures: [(route: import("@playwright/test").Route) => Promise<void>, string][] = [
+    [(route) => route.fulfill({ status: 429, headers: { "Retry-After": "600" }, contentType: "application/json", body: '{"code":429,"message":"too many requests","detail":"too many requests"}' }), "这一小时发的图片太多了，请稍后再发"],
+    [(route) => route.abort("connectionreset"), "图片没有发出，请稍后重试"],
+  ];
+  for (const [answer, said] of failures) {
+    await player.page.route("**/api/chat/upload", answer);
+    await player.page.getByTestId("attach-input").setInputFiles({ name: "more.png", mimeType: "image/png", buffer: PIXEL });
+    await expect(player.page.getByTestId("image-failed")).toHaveText(said);
+    await player.page.unroute("**/api/chat/upload");
+  }
+  await say(player.page, "算了");
+  await expect(agent.page.getByTestId("thread").getByText("算了")).toBeVisible();
+  await expect(agent.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(5);
+  await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(5);
+
   await agent.context.close();
   await player.context.close();
 });

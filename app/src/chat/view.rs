@@ -419,6 +419,7 @@ pub fn Composer(
                     {match status {
                         413 => t_string!(i18n, chat.image_too_big).to_string(),
                         400 => t_string!(i18n, chat.image_kind).to_string(),
+                        429 => t_string!(i18n, chat.image_limit).to_string(),
                         _ => t_string!(i18n, chat.image_failed).to_string(),
                     }}
                 </p>
