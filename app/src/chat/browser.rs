@@ -37,6 +37,9 @@ struct Inner {
     on_frame: Box<dyn Fn(ServerFrame)>,
     view: RwSignal<ConnView>,
     outbox: RwSignal<Vec<OutMsg>>,
+    /// The page is hydrated: the outbox may show. Until then the page
+    /// must render what the server rendered, which knew no outbox.
+    hydrated: std::cell::Cell<bool>,
     reconnect_at: RefCell<Option<f64>>,
     /// Keeps the socket's JS callbacks alive while it is open.
     #[allow(clippy::type_complexity)]
@@ -55,6 +58,14 @@ pub struct ChatHandle {
 
 fn now() -> f64 {
     crate::clock::now_ms()
+}
+
+/// Closes a socket this client is done with, its handlers removed first
+/// (they are dropped with it; its late events must find nothing to call).
+fn detach(ws: &WebSocket) {
+    ws.set_onmessage(None);
+    ws.set_onclose(None);
+    let _ = ws.close();
 }
 
 /// The page's localStorage, if the browser gives one.
@@ -88,7 +99,7 @@ impl ChatHandle {
             auth_failed: false,
             online: machine.online,
         });
-        let outbox = RwSignal::new(machine.outbox.clone());
+        let outbox = RwSignal::new(Vec::new());
         let inner = Rc::new(Inner {
             machine: RefCell::new(machine),
             socket: RefCell::new(None),
@@ -96,6 +107,7 @@ impl ChatHandle {
             on_frame: Box::new(on_frame),
             view,
             outbox,
+            hydrated: std::cell::Cell::new(false),
             reconnect_at: RefCell::new(None),
             callbacks: RefCell::new(Vec::new()),
             intervals: RefCell::new(Vec::new()),
@@ -108,6 +120,13 @@ impl ChatHandle {
         let start = handle.with(|i| i.machine.borrow_mut().start());
         handle.run(start);
         let h = handle;
+        // Effects run once hydration is done: a reload's saved outbox shows
+        // from then on (shown while hydrating, its rows would be ones the
+        // server never rendered, and hydration would fail).
+        Effect::new(move |_| {
+            h.with(|i| i.hydrated.set(true));
+            h.sync_outbox();
+        });
         let heartbeat = set_interval_with_handle(
             move || {
                 let a = h.with(|i| i.machine.borrow_mut().on_heartbeat(now() as u64));
@@ -140,9 +159,7 @@ impl ChatHandle {
                     t.clear();
                 }
                 if let Some(ws) = i.socket.borrow_mut().take() {
-                    ws.set_onmessage(None);
-                    ws.set_onclose(None);
-                    let _ = ws.close();
+                    detach(&ws);
                 }
                 i.callbacks.borrow_mut().clear();
             });
@@ -221,9 +238,15 @@ impl ChatHandle {
         self.run(a);
     }
 
-    /// Drops acknowledged messages the thread now shows.
+    /// Drops acknowledged messages (a thread loaded afresh has them).
     pub fn forget_sent(&self) {
-        self.with(|i| i.machine.borrow_mut().forget_sent());
+        self.with(|i| i.machine.borrow_mut().forget_sent(None));
+        self.sync_outbox();
+    }
+
+    /// Drops the acknowledged messages of one chat (its history was cleared).
+    pub fn forget_sent_in(&self, session_id: &str) {
+        self.with(|i| i.machine.borrow_mut().forget_sent(Some(session_id)));
         self.sync_outbox();
     }
 
@@ -274,10 +297,17 @@ impl ChatHandle {
         });
     }
 
+    /// Shows the machine's outbox, when it changed (every frame runs
+    /// through here; an unchanged outbox must not redraw the thread).
     fn sync_outbox(&self) {
         self.with(|i| {
-            let list = i.machine.borrow().outbox.clone();
-            i.outbox.set(list);
+            if !i.hydrated.get() {
+                return;
+            }
+            let m = i.machine.borrow();
+            if i.outbox.with_untracked(|shown| *shown != m.outbox) {
+                i.outbox.set(m.outbox.clone());
+            }
         });
     }
 
@@ -285,11 +315,23 @@ impl ChatHandle {
         for action in actions {
             match action {
                 Action::Open => self.open(),
-                Action::Close => self.with(|i| {
-                    if let Some(ws) = i.socket.borrow().as_ref() {
-                        let _ = ws.close();
-                    }
-                }),
+                Action::Close => {
+                    // Closed now, not when the browser reports it: a dead
+                    // connection's close event can take a minute, and a
+                    // socket opened meanwhile would make it ignored, leaving
+                    // what was on its way marked as sending.
+                    self.with(|i| {
+                        if let Some(ws) = i.socket.borrow_mut().take() {
+                            detach(&ws);
+                        }
+                    });
+                    let a = self.with(|i| {
+                        i.machine
+                            .borrow_mut()
+                            .on_close(1006, js_sys::Math::random())
+                    });
+                    self.run(a);
+                }
                 Action::Reconnect { after_ms } => {
                     self.with(|i| *i.reconnect_at.borrow_mut() = Some(now() + after_ms as f64));
                     let h = *self;
@@ -355,6 +397,16 @@ impl ChatHandle {
                         }
                     }
                 }),
+                Action::RetryLater { after_ms } => {
+                    let h = *self;
+                    set_timeout(
+                        move || {
+                            let a = h.with(|i| i.machine.borrow_mut().flush());
+                            h.run(a);
+                        },
+                        Duration::from_millis(after_ms),
+                    );
+                }
                 Action::AskUser => {}
             }
         }
@@ -426,7 +478,7 @@ impl ChatHandle {
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         self.with(|i| {
             if let Some(old) = i.socket.borrow_mut().replace(ws) {
-                let _ = old.close();
+                detach(&old);
             }
             let mut cbs = i.callbacks.borrow_mut();
             cbs.clear();
@@ -458,6 +510,8 @@ impl ChatHandle {
                         actions = m.on_send_failed(id, retry);
                     }
                 }
+                // Our acknowledged messages of that chat are gone too.
+                ServerFrame::ChatHistoryCleared(c) => m.forget_sent(Some(&c.session_id)),
                 ServerFrame::NewMessage(msg) => {
                     let (new, a) = m.on_message(&msg.session_id, msg.seq);
                     forward = new;

@@ -26,6 +26,8 @@ pub const PING_EVERY_MS: u64 = 30_000;
 pub const PONG_TIMEOUT_MS: u64 = 5_000;
 pub const MAX_TRIES: u32 = 10;
 pub const MAX_SEND_TRIES: u32 = 3;
+/// A refused send is tried again after this, times the tries so far.
+const RETRY_AFTER_MS: u64 = 1_000;
 const BASE_MS: u64 = 1_000;
 const CLIENT_ERROR_BASE_MS: u64 = 5_000;
 const CAP_MS: u64 = 30_000;
@@ -109,6 +111,11 @@ pub enum Action {
     Repair {
         session_id: String,
         after_seq: i64,
+    },
+    /// Call [`Client::flush`] after this long (a send the server could not
+    /// take now: too many frames this second, or its error).
+    RetryLater {
+        after_ms: u64,
     },
     /// Save the outbox (localStorage).
     Persist,
@@ -420,8 +427,16 @@ impl Client {
             }
         }
         let mut actions = vec![Action::Persist];
-        if retry {
-            actions.extend(self.flush());
+        // Not at once: the next try would meet the same rate limit or the
+        // same trouble, and all tries would be spent in one second.
+        let again = self
+            .outbox
+            .iter()
+            .find(|m| m.client_msg_id == client_msg_id && m.state == MsgState::Pending);
+        if let Some(m) = again {
+            actions.push(Action::RetryLater {
+                after_ms: RETRY_AFTER_MS * u64::from(m.tries.max(1)),
+            });
         }
         actions
     }
@@ -458,9 +473,10 @@ impl Client {
         actions
     }
 
-    /// Drops acknowledged messages once the thread shows them.
-    pub fn forget_sent(&mut self) {
-        self.outbox.retain(|m| m.state != MsgState::Sent);
+    /// Drops acknowledged messages, of one chat or of all.
+    pub fn forget_sent(&mut self, session: Option<&str>) {
+        self.outbox
+            .retain(|m| m.state != MsgState::Sent || session.is_some_and(|s| s != m.session_id));
     }
 
     /// What to save across a reload, given what the store holds now
@@ -554,7 +570,7 @@ mod tests {
         b.outbox[0].state = MsgState::Sent;
         stored = b.to_store(stored);
         assert_eq!(ids(&stored), ["a1"]);
-        b.forget_sent();
+        b.forget_sent(None);
         stored = b.to_store(stored);
         assert_eq!(ids(&stored), ["a1"]);
         // A tab opened now takes a1 over, and drops it once acknowledged.
@@ -652,9 +668,12 @@ mod tests {
         assert_eq!(c.send("s", "hi", "id-1".into(), 0.0), vec![Action::Persist]);
         let actions = c.on_open();
         assert!(matches!(&actions[..], [Action::Send(f)] if f.contains("id-1")));
-        for _ in 0..2 {
+        for wait in [1_000, 2_000] {
+            // Tried again later, not in the same instant.
             let a = c.on_send_failed("id-1", true);
-            assert!(matches!(&a[..], [Action::Persist, Action::Send(f)] if f.contains("id-1")));
+            assert_eq!(a, [Action::Persist, Action::RetryLater { after_ms: wait }]);
+            let a = c.flush();
+            assert!(matches!(&a[..], [Action::Send(f)] if f.contains("id-1")));
         }
         assert_eq!(c.on_send_failed("id-1", true), vec![Action::Persist]);
         assert_eq!(c.outbox[0].state, MsgState::Failed);

@@ -19,14 +19,21 @@ pub enum Item {
 }
 
 /// The stored messages of `session` in seq order, then our messages for it
-/// that the thread does not show yet (matched by `client_msg_id` or seq).
+/// that the thread does not show yet. One not acknowledged yet shows until
+/// the thread has it (by `client_msg_id`: stored, its acknowledgement
+/// lost). One acknowledged shows while it is newer than everything the
+/// thread holds; once the thread holds it or goes past it (a later page, a
+/// repair on its way), the thread puts it in its place.
 pub fn merge(thread: &BTreeMap<i64, ChatMessage>, outbox: &[OutMsg], session: &str) -> Vec<Item> {
+    let newest = thread.keys().next_back().copied();
     let mut items: Vec<Item> = thread.values().cloned().map(Item::Stored).collect();
     for m in outbox.iter().filter(|m| m.session_id == session) {
-        let shown = thread.values().any(|t| {
-            t.client_msg_id.as_deref() == Some(m.client_msg_id.as_str())
-                || m.seq.is_some_and(|s| s == t.seq)
-        });
+        let shown = match m.seq {
+            Some(seq) => thread.contains_key(&seq) || newest.is_some_and(|n| n > seq),
+            None => thread
+                .values()
+                .any(|t| t.client_msg_id.as_deref() == Some(m.client_msg_id.as_str())),
+        };
         if !shown {
             items.push(Item::Outgoing(m.clone()));
         }
@@ -398,7 +405,10 @@ pub fn Composer(
                 }
                 on:paste=move |ev| take_file(ev.into())
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                    // An Enter that picks an input method's word (Safari
+                    // says so by key code 229 only) is not a send.
+                    let composing = ev.is_composing() || ev.key_code() == 229;
+                    if ev.key() == "Enter" && !ev.shift_key() && !composing {
                         ev.prevent_default();
                         submit();
                     }
@@ -482,6 +492,19 @@ mod tests {
             .collect();
         assert_eq!(kinds, vec!["s1", "s2", "ob", "oc"]);
         assert!(merge(&thread, &outbox, "other").len() == 2);
+        // An acknowledged message the thread has gone past is not put at
+        // its end: the thread shows it in its place, or a page it has not
+        // loaded holds it (an old message of ours in a long chat).
+        thread.insert(9, stored(9, None));
+        let items = merge(&thread, &outbox, "s");
+        let outgoing: Vec<_> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Outgoing(m) => Some(m.client_msg_id.as_str()),
+                Item::Stored(_) => None,
+            })
+            .collect();
+        assert_eq!(outgoing, ["c"]);
         assert_eq!(clock_time("2026-11-23T18:05:09.000+08:00"), "18:05");
     }
 
