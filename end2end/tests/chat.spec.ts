@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { ADMIN_PASSWORD, chatRow, hydrated, openDesk, openWidget, playerToken, say, signIn, STAFF_PASSWORD } from "./helpers";
+import { ADMIN_PASSWORD, chatRow, holdMessages, hydrated, openDesk, openWidget, playerToken, say, signIn, STAFF_PASSWORD } from "./helpers";
 
 test("a player's question reaches the queue, an agent accepts, and they talk both ways live", async ({ browser, request }) => {
   const account = `chat.${Date.now()}`;
@@ -266,5 +266,43 @@ test("a player opens a chat with a screenshot, the agent sees it and sends one b
   await expect(player.page.getByTestId("thread").getByTestId("msg-image")).toHaveCount(5);
 
   await agent.context.close();
+  await player.context.close();
+});
+
+test("a widget reloaded with a message unsent sends it once, and a chat that cannot be opened gives the text back", async ({ browser, request }) => {
+  const account = `wreload.${Date.now()}`;
+  const token = await playerToken(request, account);
+  const player = await openWidget(browser, token);
+  const errors: string[] = [];
+  player.page.on("pageerror", (e) => errors.push(e.message));
+
+  // The first message opens the chat; when that fails, nothing is sent and the text is back in the box.
+  await player.page.route("**/api/chat/create_session", (route) => route.abort("connectionreset"));
+  await say(player.page, "第一条");
+  await expect(player.page.getByTestId("chat-open-failed")).toHaveText("没能连上客服，消息没有发出，请稍后重试");
+  await expect(player.page.getByTestId("composer")).toHaveValue("第一条");
+  await expect(player.page.getByTestId("msg")).toHaveCount(0);
+  await player.page.unroute("**/api/chat/create_session");
+  await player.page.getByTestId("composer").press("Enter");
+  await expect(player.page.getByTestId("msg").filter({ hasText: "第一条" })).toHaveAttribute("data-state", /sent|stored/);
+  await expect(player.page.getByTestId("chat-open-failed")).toHaveCount(0);
+
+  // A message the server never got is in the outbox when the page reloads:
+  // the page hydrates with it (the server's page had no such row), shows it and sends it, once.
+  const release = await holdMessages(player.page);
+  await player.page.reload();
+  await hydrated(player.page);
+  await expect(player.page.getByTestId("conn")).toHaveAttribute("data-state", "connected");
+  await say(player.page, "重载后送达");
+  await expect(player.page.getByTestId("msg").filter({ hasText: "重载后送达" })).toHaveAttribute("data-state", "sending");
+  release();
+  await player.page.reload();
+  await hydrated(player.page);
+  await expect(player.page.getByTestId("msg").filter({ hasText: "重载后送达" })).toHaveAttribute("data-state", /sent|stored/);
+  await player.page.reload();
+  await hydrated(player.page);
+  await expect(player.page.getByTestId("thread").getByText("重载后送达")).toHaveCount(1);
+  await expect(player.page.getByTestId("thread").getByText("第一条")).toHaveCount(1);
+  expect(errors).toEqual([]);
   await player.context.close();
 });

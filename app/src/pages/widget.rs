@@ -163,48 +163,71 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
     });
 
     let account = state.account.clone();
-    // Runs `then` with the player's chat, opening one first if there is none.
-    let with_session =
-        Callback::new(
-            move |then: Box<dyn FnOnce(String)>| match session.get_untracked() {
-                Some(id) => then(id),
-                None => {
-                    #[cfg(feature = "hydrate")]
-                    {
-                        let (token, account) = (token.clone(), account.clone());
-                        leptos::task::spawn_local(async move {
-                            let body = serde_json::json!({"user_account": account});
-                            let created = crate::chat::browser::post_json(
-                                "/api/chat/create_session",
-                                Some(&token),
-                                &body,
-                            )
-                            .await;
-                            if let Ok(v) = created {
-                                if let Some(id) = v["data"]["session_id"].as_str() {
-                                    session.set(Some(id.to_owned()));
-                                    status.set(v["data"]["status"].as_str().map(str::to_owned));
-                                    live.seen_upto(id, 0);
-                                    then(id.to_owned());
-                                }
-                            }
-                        });
+    // The message box's text, given back when the chat could not be opened.
+    let draft = RwSignal::new(String::new());
+    let open_failed = RwSignal::new(false);
+    // Runs `then` with the player's chat, opening one first if there is
+    // none; `failed` when it cannot be opened (nothing was sent).
+    type Then = (Box<dyn FnOnce(String)>, Box<dyn FnOnce()>);
+    let with_session = Callback::new(move |(then, failed): Then| match session.get_untracked() {
+        Some(id) => then(id),
+        None => {
+            #[cfg(feature = "hydrate")]
+            {
+                let (token, account) = (token.clone(), account.clone());
+                leptos::task::spawn_local(async move {
+                    let body = serde_json::json!({"user_account": account});
+                    let created = crate::chat::browser::post_json(
+                        "/api/chat/create_session",
+                        Some(&token),
+                        &body,
+                    )
+                    .await;
+                    let opened = created.ok().and_then(|v| {
+                        let id = v["data"]["session_id"].as_str()?.to_owned();
+                        Some((id, v["data"]["status"].as_str().map(str::to_owned)))
+                    });
+                    match opened {
+                        Some((id, state)) => {
+                            open_failed.set(false);
+                            session.set(Some(id.clone()));
+                            status.set(state);
+                            live.seen_upto(&id, 0);
+                            then(id);
+                        }
+                        None => {
+                            open_failed.set(true);
+                            failed();
+                        }
                     }
-                    #[cfg(not(feature = "hydrate"))]
-                    let _ = (then, &account);
-                }
-            },
-        );
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (then, failed, &account);
+        }
+    });
     let on_send = Callback::new(move |text: String| {
-        with_session.run(Box::new(move |id| live.send_message(&id, &text)));
+        let back = text.clone();
+        with_session.run((
+            Box::new(move |id| live.send_message(&id, &text)),
+            // Not sent: the text goes back in the box, unless more was typed.
+            Box::new(move || {
+                if draft.get_untracked().is_empty() {
+                    draft.set(back);
+                }
+            }),
+        ));
     });
     let on_image = Callback::new(move |(ev, failed): ImagePicked| {
         #[cfg(feature = "hydrate")]
         if let Some(file) = crate::chat::browser::picked_file(&ev) {
-            with_session.run(Box::new(move |id| {
-                failed.set(Some(crate::chat::view::UPLOADING));
-                live.send_image(&id, file, move |end| failed.set(end));
-            }));
+            with_session.run((
+                Box::new(move |id| {
+                    failed.set(Some(crate::chat::view::UPLOADING));
+                    live.send_image(&id, file, move |end| failed.set(end));
+                }),
+                Box::new(move || failed.set(Some(0))),
+            ));
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = (ev, failed);
@@ -236,7 +259,10 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
         <Show when=move || status.get().as_deref() == Some("ended")>
             <p class="notice" data-testid="chat-ended">{t!(i18n, chat.ended)}</p>
         </Show>
-        <Composer on_send on_typing on_image disabled=Signal::derive(|| false)/>
+        <Show when=move || open_failed.get()>
+            <p class="notice" data-testid="chat-open-failed">{t!(i18n, chat.open_failed)}</p>
+        </Show>
+        <Composer on_send on_typing on_image draft disabled=Signal::derive(|| false)/>
     }
 }
 
