@@ -563,3 +563,40 @@ test("the search box narrows the chat list to a player's account, in any case", 
   await expect(chatRow(agent.page, "queue", second)).toContainText("还在吗");
   for (const side of [agent, ...players]) await side.context.close();
 });
+
+test("a draft stays with its chat, and a cleared chat does not bring back what the agent sent", async ({ browser, request }) => {
+  const username = await newAgent(request, "dr");
+  const agent = await openDesk(browser, username);
+  const stamp = Date.now();
+  const [first, second] = [`draft.a.${stamp}`, `draft.b.${stamp}`];
+  const a = await acceptedChat(browser, request, agent, first, "第一位");
+  const b = await acceptedChat(browser, request, agent, second, "第二位");
+  const errors: string[] = [];
+  agent.page.on("pageerror", (e) => errors.push(e.message));
+
+  // Half a reply to the first player, then the second chat: its box is empty, and the
+  // half reply is back when the first chat is opened again (never sent to the second).
+  await chatRow(agent.page, "mine", first).click();
+  await agent.page.getByTestId("composer").fill("给第一位的半句");
+  await chatRow(agent.page, "mine", second).click();
+  await expect(agent.page.getByTestId("composer")).toHaveValue("");
+  await say(agent.page, "第二位您好");
+  await expect(b.player.page.getByTestId("thread").getByText("第二位您好")).toBeVisible();
+  await chatRow(agent.page, "mine", first).click();
+  await expect(agent.page.getByTestId("composer")).toHaveValue("给第一位的半句");
+  await agent.page.getByTestId("composer").press("Enter");
+  await expect(a.player.page.getByTestId("thread").getByText("给第一位的半句")).toBeVisible();
+  await expect(b.player.page.getByTestId("thread").getByText("给第一位的半句")).toHaveCount(0);
+
+  // Clearing the history empties the thread; the agent's own sent messages do not come back.
+  await say(agent.page, "再补一句");
+  await expect(agent.page.getByTestId("msg").filter({ hasText: "再补一句" })).toHaveAttribute("data-state", /sent|stored/);
+  agent.page.once("dialog", (d) => d.accept());
+  await agent.page.getByTestId("clear").click();
+  await expect(a.player.page.getByTestId("thread").getByText("再补一句")).toHaveCount(0);
+  await expect(agent.page.getByTestId("thread").getByTestId("msg")).toHaveCount(0);
+  await agent.page.waitForTimeout(500);
+  await expect(agent.page.getByTestId("thread").getByTestId("msg")).toHaveCount(0);
+  expect(errors).toEqual([]);
+  for (const side of [agent, a.player, b.player]) await side.context.close();
+});

@@ -141,8 +141,10 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let opener = StoredValue::new(None::<Callback<String>>);
     let me_name = me.username.clone();
     let scope_all = me.is_admin || me.is_super;
-    // The message box's text (quick replies put theirs there).
+    // The message box's text (quick replies put theirs there), and what
+    // was left unsent in the other chats, each kept for its chat.
     let draft = RwSignal::new(String::new());
+    let drafts = StoredValue::new(std::collections::HashMap::<String, String>::new());
 
     let account_of = move |id: &str| {
         sessions.with_untracked(|l| {
@@ -262,9 +264,10 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                                 &message_preview(&m.content, &m.content_type, 80),
                             ),
                             &m.session_id,
+                            // Clicked maybe long after, the desk gone.
                             move || {
-                                if let Some(open) = opener.get_value() {
-                                    open.run(chat);
+                                if let Some(open) = opener.try_get_value().flatten() {
+                                    open.try_run(chat);
                                 }
                             },
                         );
@@ -279,7 +282,10 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                         });
                     }
                 }
-                ServerFrame::UnreadCountUpdated(u) | ServerFrame::UnreadCountAbsoluteUpdate(u) => {
+                // The recount is what admins hear when the agent reads.
+                ServerFrame::UnreadCountUpdated(u)
+                | ServerFrame::UnreadCountAbsoluteUpdate(u)
+                | ServerFrame::UnreadCountRecalculated(u) => {
                     sessions.update(|list| {
                         if let Some(s) = list.iter_mut().find(|s| s.session_id == u.session_id) {
                             s.unread_count = u.unread_count;
@@ -492,6 +498,23 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         now_mine
     });
     let open_chat = Callback::new(move |id: String| {
+        let left = draft.get_untracked();
+        drafts.update_value(|d| {
+            if let Some(old) = selected.get_untracked() {
+                if left.trim().is_empty() {
+                    d.remove(&old);
+                } else {
+                    d.insert(old, left);
+                }
+            }
+        });
+        draft.set(
+            drafts
+                .with_value(|d| d.get(&id).cloned())
+                .unwrap_or_default(),
+        );
+        // The thread loads afresh and holds what we sent before now.
+        live.forget_sent();
         selected.set(Some(id.clone()));
         thread.set(BTreeMap::new());
         has_older.set(false);
