@@ -8,6 +8,8 @@ use crate::{Error, Result, Store};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
+/// The last page number a list takes (so `(page - 1) * size` stays small).
+pub const MAX_PAGE: i64 = 1_000_000;
 
 /// Validates `page` (≥ 1, default 1) and `size` (1–100, default 20).
 pub fn page_and_size(page: Option<&str>, size: Option<&str>) -> Result<(i64, i64)> {
@@ -16,7 +18,7 @@ pub fn page_and_size(page: Option<&str>, size: Option<&str>) -> Result<(i64, i64
         Some(p) => p
             .parse::<i64>()
             .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
+            .filter(|p| (1..=MAX_PAGE).contains(p))
             .ok_or_else(|| Error::invalid("page", "must be a whole number from 1"))?,
     };
     let size = match size.map(str::trim).filter(|s| !s.is_empty()) {

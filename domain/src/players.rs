@@ -549,7 +549,38 @@ impl Kefu {
         }
         audit::record(&mut tx, who, "player.delete", account, "").await?;
         tx.commit().await?;
+        self.players_gone(who, &[account.to_owned()]).await;
         Ok(())
+    }
+
+    /// After players are deleted: their chat sockets close (4001: their
+    /// token no longer authenticates) and their open chats end, so no
+    /// queue or desk keeps waiting on someone who is gone. Their history
+    /// stays. Failures here are logged; the deletion stands.
+    async fn players_gone(&self, who: &Principal, accounts: &[String]) {
+        for account in accounts {
+            self.hub()
+                .kick_player(account, protocol::chat::CLOSE_AUTH_FAILED);
+            let open: std::result::Result<Vec<(String,)>, sqlx::Error> = sqlx::query_as(
+                "SELECT id FROM chat_sessions WHERE account = $1 AND status <> 'ended'",
+            )
+            .bind(account)
+            .fetch_all(self.store().pool())
+            .await;
+            let ids = match open {
+                Ok(ids) => ids,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a deleted player's open chats were not found");
+                    continue;
+                }
+            };
+            for (id,) in ids {
+                match self.end_session(who, &id).await {
+                    Ok(_) | Err(Error::Conflict(_)) => {}
+                    Err(e) => tracing::warn!(error = %e, "a deleted player's chat did not end"),
+                }
+            }
+        }
     }
 
     /// Deletes the listed players (1–500); answers how many existed.
@@ -582,6 +613,7 @@ impl Kefu {
         )
         .await?;
         tx.commit().await?;
+        self.players_gone(who, accounts).await;
         Ok(deleted)
     }
 

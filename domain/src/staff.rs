@@ -376,10 +376,14 @@ pub mod admin {
             .await?;
             tx.commit().await?;
             self.tokens_died(id);
+            if status == Status::Inactive {
+                self.requeue_chats_of(id, &target.username).await;
+            }
             Ok(())
         }
 
-        /// Deletes a staff member (their tokens die with the row).
+        /// Deletes a staff member (their tokens die with the row, their
+        /// active chats go back to the queue).
         pub async fn delete_staff(&self, who: &Principal, id: i64) -> Result<()> {
             who.require(SUPER)?;
             let target = self.target(id).await?;
@@ -411,6 +415,7 @@ pub mod admin {
             .await?;
             tx.commit().await?;
             self.tokens_died(id);
+            self.requeue_chats_of(id, &target.username).await;
             Ok(())
         }
 

@@ -1141,6 +1141,134 @@ async fn an_upload_lives_with_its_chat_and_one_never_sent_is_swept_after_a_day()
 }
 
 #[tokio::test]
+async fn a_deleted_player_is_disconnected_and_their_open_chats_end() {
+    let w = world(1).await;
+    let agent = w.agents[0].clone();
+    let active = w.kefu.create_session("liu.bei").await.unwrap();
+    w.kefu
+        .accept_session(&agent, &active.session_id, None)
+        .await
+        .unwrap();
+    let waiting = w.kefu.create_session("guan.yu").await.unwrap();
+    let mut sockets = [
+        w.kefu.hub().register_player("liu.bei"),
+        w.kefu.hub().register_player("guan.yu"),
+    ];
+    let mut bystander = w.kefu.hub().register_player("zhang.fei");
+
+    w.kefu.delete_player(&w.admin, "liu.bei").await.unwrap();
+    w.kefu
+        .delete_players(&w.admin, &["guan.yu".to_owned()])
+        .await
+        .unwrap();
+    for socket in &mut sockets {
+        assert_eq!(
+            *socket.kicked.borrow_and_update(),
+            Some(protocol::chat::CLOSE_AUTH_FAILED)
+        );
+    }
+    assert_eq!(*bystander.kicked.borrow_and_update(), None);
+    for id in [&active.session_id, &waiting.session_id] {
+        let s = w.kefu.session_row(id).await.unwrap();
+        assert_eq!(s.status, "ended", "{id}");
+    }
+    // Their history stays readable.
+    assert!(all_seqs(&w, &active.session_id).await.len() >= 2);
+    w.db.finish().await;
+}
+
+#[tokio::test]
+async fn an_agent_disabled_or_deleted_leaves_their_chats_to_the_queue() {
+    let w = world(3).await;
+    let (gone, deleted, stays) = (
+        w.agents[0].clone(),
+        w.agents[1].clone(),
+        w.agents[2].clone(),
+    );
+    let mut chats = Vec::new();
+    for (account, agent) in [("liu.bei", &gone), ("guan.yu", &deleted)] {
+        let s = w.kefu.create_session(account).await.unwrap();
+        w.kefu
+            .accept_session(agent, &s.session_id, None)
+            .await
+            .unwrap();
+        chats.push(s.session_id);
+    }
+    w.kefu
+        .set_staff_status(&w.admin, gone.id, "inactive")
+        .await
+        .unwrap();
+    w.kefu.delete_staff(&w.admin, deleted.id).await.unwrap();
+    for id in &chats {
+        let s = w.kefu.session_row(id).await.unwrap();
+        assert_eq!((s.status.as_str(), s.agent_id), ("pending", None), "{id}");
+        assert!(s.queued_at.is_some());
+    }
+    let h = w
+        .kefu
+        .chat_history(
+            &Actor::Staff(w.admin.clone()),
+            &HistoryRequest {
+                session_id: chats[0].clone(),
+                page: Some(1),
+                limit: Some(10),
+                after_seq: None,
+                before_seq: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        h.messages
+            .iter()
+            .any(|m| m.content == "客服 agent0 已离开，会话重新排队"),
+        "{:?}",
+        h.messages
+    );
+    // Another agent takes it from the queue, and the player reaches them.
+    w.kefu
+        .accept_session(&stays, &chats[0], None)
+        .await
+        .unwrap();
+    w.kefu
+        .send_message(&player("liu.bei"), &msg(&chats[0], "还在吗", None), None)
+        .await
+        .unwrap();
+    w.db.finish().await;
+}
+
+#[tokio::test]
+async fn staff_sending_to_an_ended_chat_get_a_conflict_whoever_held_it() {
+    let w = world(2).await;
+    let s = w.kefu.create_session("liu.bei").await.unwrap();
+    w.kefu
+        .accept_session(&w.agents[0], &s.session_id, None)
+        .await
+        .unwrap();
+    w.kefu
+        .end_session(&w.agents[0], &s.session_id)
+        .await
+        .unwrap();
+    let before = all_seqs(&w, &s.session_id).await;
+    for who in [&w.agents[0], &w.agents[1], &w.admin] {
+        match w
+            .kefu
+            .send_message(
+                &Actor::Staff(who.clone()),
+                &msg(&s.session_id, "在吗", None),
+                None,
+            )
+            .await
+        {
+            Err(Error::Conflict(m)) => assert_eq!(m, "this chat has ended"),
+            other => panic!("{}: expected 409, got {other:?}", who.username),
+        }
+    }
+    assert_eq!(all_seqs(&w, &s.session_id).await, before);
+    w.db.finish().await;
+}
+
+#[tokio::test]
 async fn uploads_made_at_once_cannot_pass_the_hourly_bound_together() {
     use domain::uploads::UPLOADS_PER_HOUR;
     let w = world(1).await;

@@ -302,6 +302,14 @@ impl Hub {
         }
     }
 
+    /// Closes every socket of a player with `code` (the player is gone).
+    pub fn kick_player(&self, account: &str, code: u16) {
+        let reg = self.registry.lock().expect("hub lock");
+        for c in reg.players.get(account).into_iter().flatten() {
+            let _ = c.kick.send(Some(code));
+        }
+    }
+
     /// Closes the sockets opened with one token (logout).
     pub fn kick_token(&self, jti: &str, code: u16) {
         let reg = self.registry.lock().expect("hub lock");

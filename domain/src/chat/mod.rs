@@ -228,8 +228,11 @@ pub const MAX_SESSIONS_PAGE: i64 = 500;
 fn paging_upto(page: Option<i64>, limit: Option<i64>, max: i64) -> Result<(i64, i64)> {
     let page = page.unwrap_or(1);
     let limit = limit.unwrap_or(20);
-    if page < 1 {
-        return Err(Error::invalid("page", "must be at least 1"));
+    if !(1..=crate::listing::MAX_PAGE).contains(&page) {
+        return Err(Error::invalid(
+            "page",
+            format!("must be 1 to {}", crate::listing::MAX_PAGE),
+        ));
     }
     if !(1..=max).contains(&limit) {
         return Err(Error::invalid("limit", format!("must be 1 to {max}")));
@@ -727,14 +730,16 @@ impl Kefu {
                 Actor::Player(_) if s.status() == Status::Ended && attempt == 0 => {
                     self.reopen_if_ended(&s.id).await?;
                 }
+                // Ended first: staff sending to an ended chat get 409,
+                // whoever held it (API.md).
+                Actor::Staff(_) if s.status() == Status::Ended => {
+                    return Err(Error::Conflict("this chat has ended".to_owned()));
+                }
                 Actor::Staff(p) if s.agent_id != Some(p.id) => {
                     return Err(match s.status() {
                         Status::Pending => Error::Conflict("accept the chat first".to_owned()),
                         _ => Error::Forbidden("this chat is assigned to someone else".to_owned()),
                     });
-                }
-                Actor::Staff(_) if s.status() == Status::Ended => {
-                    return Err(Error::Conflict("this chat has ended".to_owned()));
                 }
                 _ => {}
             }
@@ -807,8 +812,63 @@ impl Kefu {
         }
     }
 
+    /// A staff member who can no longer answer (disabled or deleted): their
+    /// active chats go back to the queue, each under its lock and with a
+    /// notice, where the desks (and auto-accept) find them again. Failures
+    /// are logged; the account change stands.
+    pub(crate) async fn requeue_chats_of(&self, staff_id: i64, username: &str) {
+        let held: std::result::Result<Vec<(String,)>, sqlx::Error> = sqlx::query_as(
+            "SELECT id FROM chat_sessions WHERE agent_id = $1 AND status = 'active'",
+        )
+        .bind(staff_id)
+        .fetch_all(self.store().pool())
+        .await;
+        let ids = match held {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(error = %e, staff_id, "a departed agent's chats were not found");
+                return;
+            }
+        };
+        for (id,) in ids {
+            let lock = self.hub().session_lock(&id);
+            let _guard = lock.lock().await;
+            let now = now_ms();
+            let back: std::result::Result<Option<SessionRow>, sqlx::Error> =
+                sqlx::query_as(&format!(
+                    "UPDATE chat_sessions SET status = 'pending', agent_id = NULL, agent = NULL, \
+                     accepted_at = NULL, queued_at = $3 \
+                     WHERE id = $1 AND agent_id = $2 AND status = 'active' RETURNING {SESSION_COLS}"
+                ))
+                .bind(&id)
+                .bind(staff_id)
+                .bind(now)
+                .fetch_optional(self.store().pool())
+                .await;
+            match back {
+                Ok(Some(s)) => {
+                    self.status_changed(&s, Status::Active, now, &[staff_id]);
+                    if let Err(e) = self
+                        .notice(&s.id, format!("客服 {username} 已离开，会话重新排队"))
+                        .await
+                    {
+                        tracing::warn!(error = %e, "a requeued chat's notice was not stored");
+                    }
+                    self.announce_pending(&s);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "a departed agent's chat was not requeued"),
+            }
+        }
+        self.dispatch_later();
+    }
+
     /// A player's message into an ended chat reopens it as pending (seed 003).
     async fn reopen_if_ended(&self, session_id: &str) -> Result<()> {
+        // Under the chat's lock: an end still announcing itself must not
+        // be heard after this reopening.
+        let lock = self.hub().session_lock(session_id);
+        let _guard = lock.lock().await;
         let now = now_ms();
         let reopened: Option<SessionRow> = sqlx::query_as(&format!(
             "UPDATE chat_sessions SET status = 'pending', agent_id = NULL, agent = NULL, \
@@ -978,14 +1038,16 @@ impl Kefu {
 
     /// Ends a chat (its agent, or an admin).
     pub async fn end_session(&self, who: &Principal, session_id: &str) -> Result<SessionEnded> {
+        // The chat is read under its lock, so who may end it, and who hears
+        // of it, are decided on its state now (not before a transfer).
+        let lock = self.hub().session_lock(session_id);
+        let _guard = lock.lock().await;
         let s = self.session_row(session_id).await?;
         if !(s.agent_id == Some(who.id) || who.role.is_admin()) {
             return Err(Error::Forbidden(
                 "this chat is assigned to someone else".to_owned(),
             ));
         }
-        let lock = self.hub().session_lock(&s.id);
-        let _guard = lock.lock().await;
         let now = now_ms();
         let ended: Option<SessionRow> = sqlx::query_as(&format!(
             "UPDATE chat_sessions SET status = 'ended', ended_at = $2 \
@@ -1067,18 +1129,22 @@ impl Kefu {
             Actor::Player(_) => ("customer_service", "player_unread"),
             Actor::Staff(_) => ("user", "staff_unread"),
         };
+        // The chat's row first: on PostgreSQL its lock orders this against
+        // the writer (which updates that row before adding a message), so
+        // a message committed meanwhile is either marked read here or
+        // counted after the zero, never unread under a zero count.
         let mut tx = self.store().begin_write().await?;
+        sqlx::query(&format!(
+            "UPDATE chat_sessions SET {counter} = 0 WHERE id = $1"
+        ))
+        .bind(&s.id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "UPDATE chat_messages SET is_read = 1 WHERE session_id = $1 AND sender_type = $2 AND is_read = 0",
         )
         .bind(&s.id)
         .bind(from)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(&format!(
-            "UPDATE chat_sessions SET {counter} = 0 WHERE id = $1"
-        ))
-        .bind(&s.id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
