@@ -73,20 +73,33 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             match auth {
-                Ok((who, jti, exp)) => {
-                    serve(socket, state.kefu, who, jti, exp, state.ws_idle).await
-                }
+                Ok(authed) => serve(socket, state.kefu, authed, state.ws_idle).await,
                 Err(reason) => close(socket, CLOSE_AUTH_FAILED, &reason).await,
             }
         })
 }
 
-/// The socket's owner, the token id (staff) and the token's expiry (secs).
-async fn authenticate(
-    kefu: &Kefu,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> Result<(Who, Option<String>, i64), String> {
+/// Who opened a socket, and with what token.
+struct Authed {
+    who: Who,
+    /// The token's id (staff).
+    jti: Option<String>,
+    /// The token's expiry (secs).
+    exp: i64,
+    token: String,
+}
+
+impl Authed {
+    /// Whether the token still authenticates its owner.
+    async fn still_valid(&self, kefu: &Kefu) -> bool {
+        match self.who {
+            Who::Staff(_) => kefu.authenticate(&self.token).await.is_ok(),
+            Who::Player(_) => kefu.authenticate_player(&self.token).await.is_ok(),
+        }
+    }
+}
+
+async fn authenticate(kefu: &Kefu, uri: &Uri, headers: &HeaderMap) -> Result<Authed, String> {
     let query = |key: &str| {
         uri.query().and_then(|q| {
             q.split('&')
@@ -105,7 +118,12 @@ async fn authenticate(
                 .authenticate_player(&token)
                 .await
                 .map_err(|e| auth_reason(&e))?;
-            Ok((Who::Player(account), None, exp))
+            Ok(Authed {
+                who: Who::Player(account),
+                jti: None,
+                exp,
+                token,
+            })
         }
         "customer_service" => {
             // The desk in the browser sends its session cookie; that is an
@@ -124,9 +142,12 @@ async fn authenticate(
                 .authenticate(&token)
                 .await
                 .map_err(|e| auth_reason(&e))?;
-            let jti = principal.jti.clone();
-            let exp = principal.exp;
-            Ok((Who::Staff(principal), Some(jti), exp))
+            Ok(Authed {
+                jti: Some(principal.jti.clone()),
+                exp: principal.exp,
+                who: Who::Staff(principal),
+                token,
+            })
         }
         _ => Err("user_type must be user or customer_service".to_owned()),
     }
@@ -179,21 +200,33 @@ impl Bucket {
     }
 }
 
-async fn serve(
-    mut socket: WebSocket,
-    kefu: Kefu,
-    who: Who,
-    jti: Option<String>,
-    exp: i64,
-    idle: Duration,
-) {
+async fn serve(mut socket: WebSocket, kefu: Kefu, authed: Authed, idle: Duration) {
+    let who = &authed.who;
     let peer = who.peer();
-    let (mut outbox, first) = match &who {
-        Who::Staff(p) => kefu.hub().register_staff(p.id, &p.username, p.role, jti),
+    let (mut outbox, first) = match who {
+        Who::Staff(p) => kefu
+            .hub()
+            .register_staff(p.id, &p.username, p.role, authed.jti.clone()),
         Who::Player(a) => (kefu.hub().register_player(a), false),
     };
     let conn = outbox.id;
-    let outcome = run(&mut socket, &kefu, &who, &mut outbox, first, exp, idle).await;
+    // A sign-out, disable or deletion between the check at the upgrade and
+    // the registration above reached no socket: check again, now that one
+    // would reach this one.
+    let outcome = if authed.still_valid(&kefu).await {
+        run(
+            &mut socket,
+            &kefu,
+            who,
+            &mut outbox,
+            first,
+            authed.exp,
+            idle,
+        )
+        .await
+    } else {
+        Some((CLOSE_AUTH_FAILED, "token revoked"))
+    };
     let last = kefu.hub().unregister(&peer, conn);
     if let Who::Staff(p) = &who {
         if last {
@@ -290,7 +323,10 @@ async fn run(
             }
             incoming = socket.recv() => {
                 let message = match incoming {
-                    None | Some(Err(_)) => return None,
+                    None => return None,
+                    // Past the hard limit the socket layer refuses to read;
+                    // the client still hears why (API.md: 1009).
+                    Some(Err(e)) => return too_large(&e).then_some((1009, "frame too large")),
                     Some(Ok(m)) => m,
                 };
                 heard = tokio::time::Instant::now();
@@ -302,15 +338,7 @@ async fn run(
                         let answer = if bucket.take() {
                             handle(kefu, who, outbox.id, text.as_str()).await
                         } else {
-                            let (request_type, client_msg_id) = request_ids(text.as_str());
-                            Some(ServerFrame::Error(ErrorFrame {
-                                error_code: codes::RATE_LIMIT_EXCEEDED.to_owned(),
-                                error_message: format!(
-                                    "more than {FRAMES_PER_SECOND} frames a second"
-                                ),
-                                request_type,
-                                client_msg_id,
-                            }))
+                            Some(rate_limited(request_ids(text.as_str())))
                         };
                         if let Some(answer) = answer {
                             if !write(socket, &answer).await {
@@ -318,8 +346,16 @@ async fn run(
                             }
                         }
                     }
-                    Message::Binary(_) => {
-                        let e = invalid("frames are JSON text".to_owned(), (None, None));
+                    Message::Binary(bytes) => {
+                        if bytes.len() > MAX_FRAME_BYTES {
+                            return Some((1009, "frame too large"));
+                        }
+                        // Answered, so counted like any frame.
+                        let e = if bucket.take() {
+                            invalid("frames are JSON text".to_owned(), (None, None))
+                        } else {
+                            rate_limited((None, None))
+                        };
                         if !write(socket, &e).await {
                             return None;
                         }
@@ -330,6 +366,22 @@ async fn run(
             }
         }
     }
+}
+
+fn rate_limited((request_type, client_msg_id): (Option<String>, Option<String>)) -> ServerFrame {
+    ServerFrame::Error(ErrorFrame {
+        error_code: codes::RATE_LIMIT_EXCEEDED.to_owned(),
+        error_message: format!("more than {FRAMES_PER_SECOND} frames a second"),
+        request_type,
+        client_msg_id,
+    })
+}
+
+/// Whether a read failed for a message over the socket's hard limit.
+fn too_large(e: &axum::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
 }
 
 fn kick_reason(code: u16) -> &'static str {

@@ -6,6 +6,7 @@ mod common;
 
 use common::ws::{Read, Ws};
 use common::{TestServer, ADMIN, ADMIN_PASSWORD, AGENT, API_KEY};
+use futures_util::SinkExt;
 use protocol::chat::{ServerFrame, CLOSE_AUTH_FAILED};
 use serde_json::json;
 
@@ -641,6 +642,19 @@ async fn the_http_fallback_sends_and_reads_the_same_messages() {
         (st, v["detail"].as_str()),
         (400, Some("limit: must be 1 to 100"))
     );
+    // A page past any chat's length is refused, not computed into an
+    // overflowing offset.
+    let (st, v) = s
+        .post(
+            "/api/chat/get_history",
+            &player,
+            json!({"session_id": session, "page": i64::MAX, "limit": 100}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["detail"].as_str()),
+        (400, Some("page: must be 1 to 1000000"))
+    );
     let (st, v) = s
         .post(
             "/api/chat/send_message",
@@ -778,6 +792,34 @@ async fn oversized_and_too_many_frames() {
         "x".repeat(70 * 1024)
     ))
     .await;
+    assert_eq!(p.closed().await, Some(1009));
+    // Binary frames are refused and counted like any other: 30 at once are
+    // 20 refusals as binary and 10 for the rate.
+    let mut p = Ws::open(&s.base, &player, "user").await;
+    for _ in 0..30 {
+        p.stream
+            .send(tokio_tungstenite::tungstenite::Message::Binary(
+                vec![1u8, 2, 3].into(),
+            ))
+            .await
+            .unwrap();
+    }
+    let (mut binary, mut limited) = (0, 0);
+    while binary + limited < 30 {
+        match p.next().await {
+            ServerFrame::Error(e) if e.error_code == "RATE_LIMIT_EXCEEDED" => limited += 1,
+            ServerFrame::Error(e) if e.error_message.contains("JSON text") => binary += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        binary <= 21 && limited >= 9,
+        "{binary} binary, {limited} limited"
+    );
+    // Past the socket's 1 MiB hard limit the frame is not even read, and
+    // the close still says why.
+    let mut p = Ws::open(&s.base, &player, "user").await;
+    p.send_raw(&"x".repeat(1100 * 1024)).await;
     assert_eq!(p.closed().await, Some(1009));
     s.stop().await;
 }
