@@ -59,6 +59,15 @@ fn is_upload_id(id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The refusal of an image message whose content is no upload of its
+/// sender's for this chat.
+pub(crate) fn not_yours() -> Error {
+    Error::invalid(
+        "content",
+        "must be the id of an image you uploaded for this chat",
+    )
+}
+
 /// `uploads.uploader_type` and `uploader` of an actor.
 fn uploader(actor: &Actor) -> (&'static str, &str) {
     match actor {
@@ -159,12 +168,7 @@ impl Kefu {
         id: &str,
         session_id: &str,
     ) -> Result<()> {
-        let refused = || {
-            Error::invalid(
-                "content",
-                "must be the id of an image you uploaded for this chat",
-            )
-        };
+        let refused = not_yours;
         if !is_upload_id(id) {
             return Err(refused());
         }

@@ -1269,6 +1269,66 @@ async fn staff_sending_to_an_ended_chat_get_a_conflict_whoever_held_it() {
 }
 
 #[tokio::test]
+async fn an_upload_sent_into_two_chats_at_once_is_stored_in_one() {
+    let w = world(1).await;
+    let agent = w.agents[0].clone();
+    let staff = Actor::Staff(agent.clone());
+    let mut chats = Vec::new();
+    for account in ["liu.bei", "zhang.fei"] {
+        let s = w.kefu.create_session(account).await.unwrap();
+        w.kefu
+            .accept_session(&agent, &s.session_id, None)
+            .await
+            .unwrap();
+        chats.push(s.session_id);
+    }
+    let up = w
+        .kefu
+        .store_upload(&staff, PNG.to_vec())
+        .await
+        .unwrap()
+        .upload_id;
+    // Both sends pass the sender's check while the writer waits (SQLite's
+    // write lock; on PostgreSQL the upload's row is held).
+    let mut holder = w.kefu.store().begin_write().await.unwrap();
+    if w.kefu.store().backend() == domain::store::Backend::Postgres {
+        sqlx::query("SELECT 1 FROM uploads WHERE id = $1 FOR UPDATE")
+            .bind(&up)
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+    }
+    let mut sends = Vec::new();
+    for chat in &chats {
+        let (kefu, staff, req) = (w.kefu.clone(), staff.clone(), image(chat, &up));
+        sends.push(tokio::spawn(async move {
+            kefu.send_message(&staff, &req, None).await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    holder.commit().await.unwrap();
+    let mut outcomes = Vec::new();
+    for t in sends {
+        outcomes.push(t.await.unwrap());
+    }
+    assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
+    match &outcomes[1] {
+        Err(Error::Invalid { field, .. }) => assert_eq!(field, "content"),
+        other => panic!("expected `content` refused, got {other:?}"),
+    }
+    assert_eq!(
+        all_seqs(&w, &chats[1]).await.len(),
+        1,
+        "only the accept notice"
+    );
+    // Clearing the chat it was stored in takes it; the other chat never had it.
+    w.kefu.clear_history(&agent, &chats[0]).await.unwrap();
+    assert!(matches!(w.kefu.upload(&up).await, Err(Error::NotFound(_))));
+    w.db.finish().await;
+}
+
+#[tokio::test]
 async fn uploads_made_at_once_cannot_pass_the_hourly_bound_together() {
     use domain::uploads::UPLOADS_PER_HOUR;
     let w = world(1).await;

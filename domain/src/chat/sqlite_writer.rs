@@ -207,6 +207,15 @@ fn write(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<App
         if out.repeated(job) {
             continue;
         }
+        if writer::names_upload(job) {
+            let marked = tx
+                .prepare_cached(&SQL.mark_sent)?
+                .execute(params![job.session_id, job.text])?;
+            if marked == 0 {
+                out.refuse(crate::uploads::not_yours());
+                continue;
+            }
+        }
         let a = UpdateArgs::of(job, now);
         let updated = tx
             .prepare_cached(SQL.update(&job.author))?
@@ -251,10 +260,6 @@ fn write(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<App
             m.sent_at,
             m.is_read
         ])?;
-        if writer::names_upload(&m) {
-            tx.prepare_cached(&SQL.mark_sent)?
-                .execute(params![m.session_id, m.content])?;
-        }
         out.stored(job, m, updated);
     }
     tx.commit()?;

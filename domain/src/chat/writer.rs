@@ -208,13 +208,15 @@ pub(super) struct Statements {
     pub existing: String,
     pub insert: String,
     /// An image message's upload is sent in its chat (`$1` session, `$2`
-    /// upload id); see `crate::uploads`.
+    /// upload id); changes nothing when it was sent in another chat. See
+    /// `crate::uploads`.
     pub mark_sent: String,
 }
 
-/// Whether a stored message's upload must be marked sent.
-pub(super) fn names_upload(m: &MessageRow) -> bool {
-    m.content_type == "image"
+/// Whether a job's content is an upload, to be marked sent in its chat
+/// before the message is stored.
+pub(super) fn names_upload(job: &Job) -> bool {
+    job.content_type == "image"
 }
 
 /// The statements with `$N` parameters, as sqlx takes them.
@@ -226,7 +228,9 @@ pub(super) static SQL: LazyLock<Statements> = LazyLock::new(|| Statements {
     ],
     existing: existing_sql(),
     insert: super::insert_message_sql(),
-    mark_sent: "UPDATE uploads SET sent_in = $1 WHERE id = $2 AND sent_in IS NULL".to_owned(),
+    mark_sent:
+        "UPDATE uploads SET sent_in = $1 WHERE id = $2 AND (sent_in IS NULL OR sent_in = $1)"
+            .to_owned(),
 });
 
 impl Statements {
@@ -333,6 +337,11 @@ impl<'j> Outcomes<'j> {
         true
     }
 
+    /// Nothing was written for a job, for `why`.
+    pub fn refuse(&mut self, why: Error) {
+        self.all.push(Err(why));
+    }
+
     /// Nothing was written for a job: the stored message it repeats, or a
     /// refusal.
     pub fn refused(&mut self, existing: Option<MessageRow>) {
@@ -370,6 +379,18 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
         if out.repeated(job) {
             continue;
         }
+        if names_upload(job) {
+            let marked = sqlx::query(&SQL.mark_sent)
+                .bind(&job.session_id)
+                .bind(&job.text)
+                .execute(&mut *tx)
+                .await?;
+            if marked.rows_affected() == 0 {
+                // Sent in another chat meanwhile (both passed the sender's check).
+                out.refuse(crate::uploads::not_yours());
+                continue;
+            }
+        }
         let a = UpdateArgs::of(job, now);
         let updated: Option<SessionRow> = sqlx::query_as(SQL.update(&job.author))
             .bind(a.session_id)
@@ -402,13 +423,6 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
         };
         let message = new_message(job, updated.last_seq, now);
         insert_message(&mut tx, &message).await?;
-        if names_upload(&message) {
-            sqlx::query(&SQL.mark_sent)
-                .bind(&message.session_id)
-                .bind(&message.content)
-                .execute(&mut *tx)
-                .await?;
-        }
         out.stored(job, message, updated);
     }
     tx.commit().await?;
