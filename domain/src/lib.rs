@@ -42,6 +42,9 @@ pub struct KefuInner {
     pub hub: chat::hub::Hub,
     /// Auto-accept runs one at a time.
     pub dispatching: tokio::sync::Mutex<()>,
+    /// A background auto-accept run is waiting to start (it will see any
+    /// change made before it starts, so no second one is needed).
+    pub dispatch_waiting: std::sync::atomic::AtomicBool,
     /// The chat's group-commit writer, started on first use.
     pub(crate) writer: std::sync::OnceLock<chat::writer::Queue>,
     /// When this process made its `Kefu` (ms since epoch).
@@ -59,6 +62,7 @@ impl Kefu {
             clock,
             hub: chat::hub::Hub::new(),
             dispatching: tokio::sync::Mutex::new(()),
+            dispatch_waiting: std::sync::atomic::AtomicBool::new(false),
             writer: std::sync::OnceLock::new(),
             started_at: time::now_ms(),
             browser_service: std::sync::OnceLock::new(),

@@ -27,7 +27,10 @@
 //! Who may see a chat: the player who owns it; the agent it is assigned to;
 //! every staff member while it is pending (it is in everyone's queue); admins
 //! and super admins always (they may watch). Who may act on it: its assigned
-//! agent, or an admin or super admin for end, importance and clear.
+//! agent, or an admin or super admin for end and clear. Importance is a
+//! flag for the desks: any staff member who can see the chat may set it
+//! (an agent may flag a waiting chat), and the chat's agent and the admins
+//! hear of it.
 
 /// When a chat joined the queue (chats stored before `queued_at` existed:
 /// their creation), as SQL. The queue and auto-accept both order by it.

@@ -195,11 +195,19 @@ impl Kefu {
         Ok(n)
     }
 
-    /// Runs auto-accept soon, in the background.
+    /// Runs auto-accept soon, in the background. A burst of changes makes
+    /// one run that starts after them, not a task each.
     pub fn dispatch_later(&self) {
+        use std::sync::atomic::Ordering;
+        if self.0.dispatch_waiting.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let this = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = this.dispatch().await {
+            let _one_at_a_time = this.0.dispatching.lock().await;
+            // From here on a change asks for a run of its own.
+            this.0.dispatch_waiting.store(false, Ordering::Release);
+            if let Err(e) = this.dispatch_locked().await {
                 tracing::warn!(error = %e, "auto-accept run failed");
             }
         });
@@ -208,6 +216,10 @@ impl Kefu {
     /// Hands waiting chats to agents with auto-accept on; answers how many.
     pub async fn dispatch(&self) -> Result<usize> {
         let _one_at_a_time = self.0.dispatching.lock().await;
+        self.dispatch_locked().await
+    }
+
+    async fn dispatch_locked(&self) -> Result<usize> {
         // The waiting chats first, then who may take them: a run that was
         // started before an agent turned auto-accept on (or went busy) and
         // ran late still sees them as they are now, not as they were.
