@@ -513,10 +513,23 @@ impl Kefu {
                 return Err(Error::invalid("account", "cannot be changed"));
             }
         }
-        let before = self.player_row(account).await?;
+        // Read inside the write (SQLite's write lock, PostgreSQL's row
+        // lock): a recharge committed meanwhile is neither lost under the
+        // old expiry and total nor overwritten by them.
+        let mut tx = self.store().begin_write().await?;
+        let lock = match self.store().backend() {
+            crate::store::Backend::Postgres => " FOR UPDATE",
+            crate::store::Backend::Sqlite => "",
+        };
+        let before: PlayerRow = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM players WHERE account = $1{lock}"
+        ))
+        .bind(account)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("player `{account}`")))?;
         let after = self.apply(before.clone(), input)?;
         let changed = changed_fields(&before, &after);
-        let mut tx = self.store().begin_write().await?;
         let done = bind_row(
             sqlx::query(
                 "UPDATE players SET real_account = $2, main_account = $3, contact = $4, \
@@ -871,7 +884,7 @@ impl Kefu {
                 "player `{source}` changed meanwhile; try again"
             )));
         }
-        sqlx::query(
+        let received = sqlx::query(
             "UPDATE players SET \
              membership_expire_at = (CASE WHEN membership_expire_at IS NULL OR membership_expire_at < $2 \
                                      THEN $2 ELSE membership_expire_at END) + $3, \
@@ -884,6 +897,11 @@ impl Kefu {
         .bind(s_level.max(t_level))
         .execute(&mut *tx)
         .await?;
+        // Deleted since it was read (PostgreSQL): the days would vanish;
+        // nothing is moved instead (the transaction rolls back).
+        if received.rows_affected() == 0 {
+            return Err(Error::NotFound(format!("player `{target}`")));
+        }
         sqlx::query(
             "INSERT INTO membership_transfers (source, target, days, amount_fen, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
