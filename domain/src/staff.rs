@@ -133,12 +133,24 @@ pub async fn by_id(store: &Store, id: i64) -> Result<Option<Staff>> {
 /// Creates a staff member after validating the username and password.
 /// A taken username is a conflict.
 pub async fn create(store: &Store, username: &str, password: &str, role: Role) -> Result<Staff> {
+    create_audited(store, username, password, role, None).await
+}
+
+/// As [`create`], with `who`'s audit row in the account's own transaction.
+async fn create_audited(
+    store: &Store,
+    username: &str,
+    password: &str,
+    role: Role,
+    who: Option<&crate::auth::Principal>,
+) -> Result<Staff> {
     validate_username(username)?;
     password::validate(password)?;
     if by_username(store, username).await?.is_some() {
         return Err(Error::Conflict(format!("username `{username}` is taken")));
     }
     let hash = password::hash(password.to_owned()).await?;
+    let mut tx = store.begin_write().await?;
     let row: std::result::Result<StaffRow, sqlx::Error> = sqlx::query_as(&format!(
         "INSERT INTO staff (username, password_hash, role, status, token_version, created_at) \
          VALUES ($1, $2, $3, 'active', 0, $4) RETURNING {COLUMNS}"
@@ -147,15 +159,20 @@ pub async fn create(store: &Store, username: &str, password: &str, role: Role) -
     .bind(hash)
     .bind(role.as_str())
     .bind(now_ms())
-    .fetch_one(store.pool())
+    .fetch_one(&mut *tx)
     .await;
-    match row {
-        Ok(row) => row.try_into(),
+    let staff: Staff = match row {
+        Ok(row) => row.try_into()?,
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(Error::Conflict(format!("username `{username}` is taken")))
+            return Err(Error::Conflict(format!("username `{username}` is taken")))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(who) = who {
+        crate::audit::record(&mut tx, who, "staff.create", &staff.username, role.as_str()).await?;
     }
+    tx.commit().await?;
+    Ok(staff)
 }
 
 pub async fn set_status(store: &Store, id: i64, status: Status) -> Result<()> {
@@ -297,17 +314,30 @@ pub mod admin {
                     }
                 }
             };
-            let staff = create(self.store(), req.username.trim(), &req.password, role).await?;
-            let mut conn = self.store().pool().acquire().await?;
-            audit::record(
-                &mut conn,
-                who,
-                "staff.create",
-                &staff.username,
-                role.as_str(),
+            create_audited(
+                self.store(),
+                req.username.trim(),
+                &req.password,
+                role,
+                Some(who),
             )
-            .await?;
-            Ok(staff)
+            .await
+        }
+
+        /// On PostgreSQL, locks the super admins' rows for the rest of the
+        /// transaction: two super admins disabling (or deleting) each other
+        /// at once would each still count the other as active, and leave
+        /// none. (SQLite's `BEGIN IMMEDIATE` already lets one writer in.)
+        async fn lock_super_admins(
+            &self,
+            tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        ) -> Result<()> {
+            if self.store().backend() == crate::store::Backend::Postgres {
+                sqlx::query("SELECT id FROM staff WHERE role = 'super' FOR UPDATE")
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
         }
 
         async fn target(&self, id: i64) -> Result<Staff> {
@@ -352,6 +382,7 @@ pub mod admin {
                 ));
             }
             let mut tx = self.store().begin_write().await?;
+            self.lock_super_admins(&mut tx).await?;
             let done = sqlx::query(
                 "UPDATE staff SET status = $1, token_version = token_version + 1 WHERE id = $2 \
                  AND ($1 = 'active' OR role <> 'super' OR \
@@ -393,6 +424,7 @@ pub mod admin {
                 ));
             }
             let mut tx = self.store().begin_write().await?;
+            self.lock_super_admins(&mut tx).await?;
             let done = sqlx::query(
                 "DELETE FROM staff WHERE id = $1 AND (role <> 'super' OR \
                  (SELECT COUNT(*) FROM staff WHERE role = 'super' AND status = 'active' AND id <> $1) > 0)",

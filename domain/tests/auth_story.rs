@@ -177,6 +177,90 @@ async fn failed_sign_ins_are_throttled_per_username() {
     t.finish().await;
 }
 
+#[tokio::test]
+async fn wrong_passwords_sent_at_once_are_all_counted() {
+    let (kefu, t) = kefu().await;
+    staff::ensure_super_admin(kefu.store(), Some("super-secret-1"))
+        .await
+        .unwrap();
+    // Twelve wrong guesses at the same moment: five are checked, the rest
+    // wait, though no check had answered when they came.
+    let mut tries = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let kefu = kefu.clone();
+        tries.spawn(async move {
+            kefu.login(
+                LoginKind::Admin,
+                "admin",
+                "nope-nope",
+                &format!("10.3.0.{i}"),
+            )
+            .await
+        });
+    }
+    let (mut checked, mut limited) = (0, 0);
+    while let Some(r) = tries.join_next().await {
+        match r.unwrap() {
+            Err(Error::Unauthenticated(_)) => checked += 1,
+            Err(Error::RateLimited { .. }) => limited += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((checked, limited), (5, 7));
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn two_super_admins_disabling_each_other_at_once_leave_one() {
+    let (kefu, t) = kefu().await;
+    let mut supers = Vec::new();
+    for name in ["cao.cao", "sun.quan"] {
+        let s = staff::create(kefu.store(), name, "password-123", Role::Super)
+            .await
+            .unwrap();
+        supers.push(domain::auth::Principal {
+            id: s.id,
+            username: s.username,
+            role: Role::Super,
+            jti: String::new(),
+            exp: 0,
+            ip: String::new(),
+        });
+    }
+    for _ in 0..5 {
+        let (a, b) = (supers[0].clone(), supers[1].clone());
+        let (k1, k2) = (kefu.clone(), kefu.clone());
+        let one = tokio::spawn(async move { k1.set_staff_status(&a, b.id, "inactive").await });
+        let (a, b) = (supers[0].clone(), supers[1].clone());
+        let two = tokio::spawn(async move { k2.set_staff_status(&b, a.id, "inactive").await });
+        let outcomes = [one.await.unwrap(), two.await.unwrap()];
+        let active: Vec<_> = active_supers(&kefu).await;
+        assert_eq!(active.len(), 1, "{outcomes:?}");
+        assert_eq!(
+            outcomes.iter().filter(|o| o.is_ok()).count(),
+            1,
+            "{outcomes:?}"
+        );
+        // Both active again for the next round.
+        for s in &supers {
+            staff::set_status(kefu.store(), s.id, Status::Active)
+                .await
+                .unwrap();
+        }
+    }
+    t.finish().await;
+}
+
+/// The active super admins' ids.
+async fn active_supers(kefu: &Kefu) -> Vec<i64> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM staff WHERE role = 'super' AND status = 'active'")
+            .fetch_all(kefu.store().pool())
+            .await
+            .unwrap();
+    rows.into_iter().map(|(id,)| id).collect()
+}
+
 #[test]
 fn migration_folders_have_the_same_steps() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");

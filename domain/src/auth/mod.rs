@@ -134,7 +134,11 @@ impl Kefu {
         if username.chars().count() > 64 || password.chars().count() > 128 {
             return Err(Error::Unauthenticated(INVALID_CREDENTIALS.to_owned()));
         }
-        if let Some(wait) = self.throttle().blocked_for(username, ip, Instant::now()) {
+        // Counted as a failure before the (slow) password check, so a
+        // burst of attempts cannot all pass the limit; a right one is
+        // taken back below.
+        let at = Instant::now();
+        if let Err(wait) = self.throttle().charge(username, ip, at) {
             return Err(Error::RateLimited {
                 retry_after_secs: wait.as_secs().max(1),
             });
@@ -147,12 +151,9 @@ impl Kefu {
         let matches = password::verify(password.to_owned(), hash).await?;
         let staff = match (found, matches) {
             (Some(s), true) => s,
-            _ => {
-                self.throttle().record_failure(username, ip, Instant::now());
-                return Err(Error::Unauthenticated(INVALID_CREDENTIALS.to_owned()));
-            }
+            _ => return Err(Error::Unauthenticated(INVALID_CREDENTIALS.to_owned())),
         };
-        self.throttle().record_success(username);
+        self.throttle().succeeded(username, ip, at);
         if staff.status != Status::Active {
             return Err(Error::AccountDisabled);
         }

@@ -48,11 +48,19 @@ pub fn verify_blocking(password: &str, hash: &str) -> Result<bool> {
         .is_ok())
 }
 
+/// Password hashes computed at once: each takes 19 MiB and tens of
+/// milliseconds of a core, so a flood of sign-ins waits its turn here
+/// instead of exhausting memory.
+static AT_ONCE: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(4));
+
 pub async fn hash(password: String) -> Result<String> {
+    let _turn = AT_ONCE.acquire().await.map_err(Error::internal)?;
     tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
 }
 
 pub async fn verify(password: String, hash: String) -> Result<bool> {
+    let _turn = AT_ONCE.acquire().await.map_err(Error::internal)?;
     tokio::task::spawn_blocking(move || verify_blocking(&password, &hash)).await?
 }
 

@@ -60,6 +60,39 @@ impl Limiter {
         }
     }
 
+    /// Counts an attempt as a failure now, unless `key` is locked out
+    /// (then `Err(wait)`, nothing counted). The check and the count are one
+    /// step, so attempts made at once cannot all pass a check none of them
+    /// has been counted in yet.
+    pub fn charge(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut map = self.failures.lock().expect("throttle lock");
+        if map.len() > 50_000 {
+            let window = self.policy.window;
+            map.retain(|_, v| {
+                prune(v, now, window);
+                !v.is_empty()
+            });
+        }
+        let entry = map.entry(key.to_owned()).or_default();
+        prune(entry, now, self.policy.window);
+        if entry.len() >= self.policy.limit {
+            let oldest = entry.front().copied().unwrap_or(now);
+            return Err(self.policy.window.saturating_sub(now - oldest));
+        }
+        entry.push_back(now);
+        Ok(())
+    }
+
+    /// Takes back an attempt charged at `at` (it succeeded).
+    pub fn refund(&self, key: &str, at: Instant) {
+        let mut map = self.failures.lock().expect("throttle lock");
+        if let Some(entry) = map.get_mut(key) {
+            if let Some(i) = entry.iter().rposition(|t| *t == at) {
+                entry.remove(i);
+            }
+        }
+    }
+
     pub fn clear(&self, key: &str) {
         self.failures.lock().expect("throttle lock").remove(key);
     }
@@ -121,6 +154,29 @@ impl LoginThrottle {
     pub fn record_success(&self, username: &str) {
         self.by_username.clear(&username.to_lowercase());
     }
+
+    /// Counts a sign-in attempt against both keys before the password is
+    /// checked (see [`Limiter::charge`]); `Err(wait)` when either is
+    /// locked, and then nothing is counted.
+    pub fn charge(&self, username: &str, ip: &str, now: Instant) -> Result<(), Duration> {
+        let name = username.to_lowercase();
+        if let Err(wait) = self.by_username.charge(&name, now) {
+            let ip_wait = self.by_ip.blocked_for(ip, now).unwrap_or_default();
+            return Err(wait.max(ip_wait));
+        }
+        if let Err(wait) = self.by_ip.charge(ip, now) {
+            self.by_username.refund(&name, now);
+            return Err(wait);
+        }
+        Ok(())
+    }
+
+    /// The attempt charged at `at` was right: the username starts afresh
+    /// and the IP gets its attempt back.
+    pub fn succeeded(&self, username: &str, ip: &str, at: Instant) {
+        self.by_username.clear(&username.to_lowercase());
+        self.by_ip.refund(ip, at);
+    }
 }
 
 #[cfg(test)]
@@ -176,6 +232,26 @@ mod tests {
             t.record_failure("Carol", "7.7.7.7", t0);
         }
         assert!(t.blocked_for("carol", "6.6.6.6", t0).is_some());
+    }
+
+    #[test]
+    fn attempts_are_counted_before_they_are_checked() {
+        let t = small();
+        let t0 = Instant::now();
+        // Three attempts at once pass (and are counted); the fourth waits,
+        // though none of the three has been answered yet.
+        for _ in 0..3 {
+            assert_eq!(t.charge("bob", "1.1.1.1", t0), Ok(()));
+        }
+        assert_eq!(t.charge("Bob", "1.1.1.1", t0), Err(Duration::from_secs(60)));
+        // One of them was right: bob starts afresh, the IP gets it back.
+        t.succeeded("bob", "1.1.1.1", t0);
+        for _ in 0..3 {
+            assert_eq!(t.charge("bob", "1.1.1.1", t0), Ok(()));
+        }
+        // 3 + 3 - 1 = 5 on the IP: its limit, whatever the username.
+        assert!(t.charge("eve", "1.1.1.1", t0).is_err());
+        assert!(t.charge("eve", "2.2.2.2", t0).is_ok());
     }
 
     #[test]
