@@ -139,6 +139,15 @@ test("a super admin creates an agent, disables it, and it can no longer sign in"
   await page.getByTestId("audit-action").evaluate((el: HTMLSelectElement) => el.form!.requestSubmit());
   await expect(page).toHaveURL(/action=staff\.status/);
   await expect(page.getByTestId("audit-table").locator("td[data-action]")).toHaveCount(1);
+  // Longer lists page: one entry a page here, the older one a click away.
+  await page.goto("/staff/audit?target=lu.xun&size=1");
+  await hydrated(page);
+  await expect(page.getByTestId("pager")).toContainText("第 1 / 2 页");
+  await expect(page.getByTestId("audit-table")).toContainText("启用 / 停用员工");
+  await page.getByTestId("page-next").click();
+  await expect(page).toHaveURL(/page=2/);
+  await expect(page.getByTestId("audit-table")).toContainText("新建员工");
+  await expect(page.getByTestId("page-prev")).toBeVisible();
 
   await page.getByTestId("logout").click();
   await expect(page).toHaveURL(/\/login$/);
@@ -147,4 +156,42 @@ test("a super admin creates an agent, disables it, and it can no longer sign in"
   await page.getByTestId("login-password").fill("lu-xun-password");
   await page.getByTestId("login-submit").click();
   await expect(page.getByTestId("login-error")).toHaveText("此账号已被停用，请联系超级管理员。");
+});
+
+test("editing a player keeps what was not changed, and the recharge preview reads in the business time zone", async ({ browser, request }) => {
+  const t = await token(request, "admin", ADMIN_PASSWORD);
+  const account = `keep.${Date.now()}`;
+  const auth = { Authorization: `Bearer ${t}` };
+  await seedPlayer(request, t, { account });
+  const r = await request.put(`/api/admin/users/${account}/recharge`, {
+    headers: auth,
+    data: { amount: 12, duration: 30, service_agent: "小乔" },
+  });
+  expect(r.status(), await r.text()).toBe(200);
+  const before = (await (await request.get(`/api/admin/users/${account}`, { headers: auth })).json()).data;
+  expect(before.membership_expire_date).toMatch(/\+08:00$/);
+
+  // A browser in another zone than the business's (UTC here, Shanghai there).
+  const context = await browser.newContext({ timezoneId: "UTC" });
+  const page = await context.newPage();
+  page.on("dialog", (d) => d.accept());
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await page.goto(`/players/${account}`);
+  await hydrated(page);
+  // The preview of 30 more days keeps the expiry's time of day as the page shows times (business zone).
+  await page.getByTestId("recharge-days").fill("30");
+  const clock = before.membership_expire_date.slice(11, 16);
+  await expect(page.getByTestId("recharge-preview")).toContainText(clock);
+
+  // Only the remarks change; the expiry (with its time of day) and the paid total stay.
+  await page.goto(`/players/${account}/edit`);
+  await hydrated(page);
+  await page.getByTestId("input-remarks").fill("只改备注");
+  await page.getByTestId("player-save").click();
+  await expect(page).toHaveURL(new RegExp(`/players/${account.replace(".", "\\.")}$`));
+  await expect(page.getByTestId("field-remarks")).toHaveText("只改备注");
+  const after = (await (await request.get(`/api/admin/users/${account}`, { headers: auth })).json()).data;
+  expect(after.membership_expire_date).toBe(before.membership_expire_date);
+  expect(after.membership_pay_money).toBe(before.membership_pay_money);
+  await context.close();
 });

@@ -69,7 +69,7 @@ pub fn list_time(rfc3339: &str, now_ms: f64) -> String {
 }
 
 /// The `±HH:MM` at the end of an RFC 3339 time, in ms.
-fn utc_offset_ms(rfc3339: &str) -> Option<i64> {
+pub(crate) fn utc_offset_ms(rfc3339: &str) -> Option<i64> {
     if rfc3339.ends_with('Z') {
         return Some(0);
     }
@@ -86,6 +86,19 @@ fn utc_offset_ms(rfc3339: &str) -> Option<i64> {
 
 /// `YYYY-MM-DD` of a day counted from 1970-01-01 (Howard Hinnant's
 /// civil-from-days).
+/// `YYYY-MM-DD HH:MM` of `ms` since the epoch at `offset_ms` from UTC
+/// (the business time zone's, read from a time the server sent).
+pub(crate) fn format_at_offset(ms: i64, offset_ms: i64) -> String {
+    let local = ms + offset_ms;
+    let minutes = local.rem_euclid(86_400_000) / 60_000;
+    format!(
+        "{} {:02}:{:02}",
+        civil_date(local.div_euclid(86_400_000)),
+        minutes / 60,
+        minutes % 60
+    )
+}
+
 fn civil_date(days: i64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -506,6 +519,18 @@ mod tests {
             .collect();
         assert_eq!(outgoing, ["c"]);
         assert_eq!(clock_time("2026-11-23T18:05:09.000+08:00"), "18:05");
+    }
+
+    #[test]
+    fn times_are_formatted_at_the_given_offset() {
+        // 2025-11-23 17:00 UTC is 2025-11-24 01:00 in Shanghai.
+        let ms = 1_763_917_200_000;
+        assert_eq!(format_at_offset(ms, 8 * 3_600_000), "2025-11-24 01:00");
+        assert_eq!(format_at_offset(ms, 0), "2025-11-23 17:00");
+        assert_eq!(
+            utc_offset_ms("2026-11-24T01:00:00.000+08:00"),
+            Some(8 * 3_600_000)
+        );
     }
 
     #[test]

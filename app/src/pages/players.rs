@@ -174,6 +174,11 @@ fn query_from(map: &ParamsMap) -> PlayerQuery {
 
 /// The current query with some keys replaced, as a `/players?…` link.
 fn link_with(map: &ParamsMap, changes: &[(&str, String)]) -> String {
+    link_at("/players", map, changes)
+}
+
+/// `path` with the query `map`, `changes` put in (an empty value drops it).
+pub(crate) fn link_at(path: &str, map: &ParamsMap, changes: &[(&str, String)]) -> String {
     let mut pairs: Vec<(String, String)> = map
         .clone()
         .into_iter()
@@ -190,9 +195,9 @@ fn link_with(map: &ParamsMap, changes: &[(&str, String)]) -> String {
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
         .collect();
     if qs.is_empty() {
-        "/players".to_owned()
+        path.to_owned()
     } else {
-        format!("/players?{}", qs.join("&"))
+        format!("{path}?{}", qs.join("&"))
     }
 }
 
@@ -220,6 +225,15 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
         |(q, _)| api::list_players(q),
     );
     let selected = RwSignal::new(BTreeSet::<String>::new());
+    // Another page or filter shows other rows: ticks made on the last one
+    // are dropped, so "delete selected" never takes rows out of sight.
+    Effect::new(move |prev: Option<PlayerQuery>| {
+        let now = query.get();
+        if prev.is_some_and(|p| p != now) {
+            selected.set(BTreeSet::new());
+        }
+        now
+    });
     let message = RwSignal::new(None::<String>);
     let delete = Action::new(move |accounts: &Vec<String>| {
         let accounts = accounts.clone();
@@ -404,17 +418,33 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
                                 </tbody>
                             </table>
                             </div>
-                            <nav class="pager" data-testid="pager">
-                                {(page > 1).then(|| view! { <A href=link_with(&map, &[("page", (page - 1).to_string())]) attr:data-testid="page-prev">"‹"</A> })}
-                                <span>{t_string!(i18n, players.page_of, page = page, pages = pages).to_string()}</span>
-                                {(page < pages).then(|| view! { <A href=link_with(&map, &[("page", (page + 1).to_string())]) attr:data-testid="page-next">"›"</A> })}
-                            </nav>
+                            {pager(i18n, "/players", &map, page, pages)}
                         }.into_any()
                     }
                 }
             })}
         </Transition>
     }
+}
+
+/// Previous and next links around "page N of M", for a list at `path`
+/// whose query is `map`.
+pub(crate) fn pager(
+    i18n: I18nContext<Locale>,
+    path: &str,
+    map: &ParamsMap,
+    page: i64,
+    pages: i64,
+) -> AnyView {
+    let at = |p: i64| link_at(path, map, &[("page", p.to_string())]);
+    view! {
+        <nav class="pager" data-testid="pager">
+            {(page > 1).then(|| view! { <A href=at(page - 1) attr:data-testid="page-prev">"‹"</A> })}
+            <span>{t_string!(i18n, players.page_of, page = page, pages = pages).to_string()}</span>
+            {(page < pages).then(|| view! { <A href=at(page + 1) attr:data-testid="page-next">"›"</A> })}
+        </nav>
+    }
+    .into_any()
 }
 
 fn player_row(
@@ -548,27 +578,6 @@ pub fn PlayerDetail(is_super: bool) -> impl IntoView {
     }
 }
 
-/// Milliseconds since the epoch of an RFC 3339 time, in the browser.
-fn browser_now_and_format(ms: f64) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
-        format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}",
-            d.get_full_year(),
-            d.get_month() + 1,
-            d.get_date(),
-            d.get_hours(),
-            d.get_minutes()
-        )
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = ms;
-        String::new()
-    }
-}
-
 /// What the last recharge and transfer answered: (succeeded, text).
 #[derive(Clone, Copy)]
 struct ActionMessages {
@@ -585,6 +594,14 @@ fn PlayerActions(
     let i18n = use_i18n();
     let account = player.account.clone();
     let expire = player.membership_expire_date.clone();
+    // The business time zone's offset, from a time the server sent: the
+    // preview reads like every other time on the page, whatever the
+    // browser's own zone.
+    let offset = expire
+        .as_deref()
+        .and_then(crate::chat::view::utc_offset_ms)
+        .or_else(|| crate::chat::view::utc_offset_ms(&player.register_date))
+        .unwrap_or(0);
     // Recharge form state.
     let amount = RwSignal::new(String::new());
     let days = RwSignal::new(String::new());
@@ -605,7 +622,10 @@ fn PlayerActions(
             .and_then(crate::clock::epoch_ms)
             .unwrap_or(now)
             .max(now);
-        Some(browser_now_and_format(base + d as f64 * 86_400_000.0))
+        Some(crate::chat::view::format_at_offset(
+            (base + d as f64 * 86_400_000.0) as i64,
+            offset,
+        ))
     };
     let recharge = Action::new({
         let account = account.clone();
@@ -885,6 +905,10 @@ fn PlayerFields(player: Option<Player>) -> impl IntoView {
         .iter()
         .map(|k| (*k, RwSignal::new(initial(k))))
         .collect();
+    // What the form was filled with: an edit sends only the fields changed
+    // from it, so the expiry (shown as a date) is not cut to midnight, and
+    // a recharge made while the form was open is not written over.
+    let loaded: Vec<(&'static str, String)> = all.iter().map(|k| (*k, initial(k))).collect();
     let get = {
         let values = values.clone();
         move |k: &str| {
@@ -909,12 +933,25 @@ fn PlayerFields(player: Option<Player>) -> impl IntoView {
         Some(Err(e)) => error.set(Some((Failure::of(&e).field, failure_text(i18n, &e)))),
         None => {}
     });
+    let is_edit = editing.is_some();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let num = |k: &str| get(k).trim().parse::<i64>().ok();
+        let kept = |k: &str| {
+            is_edit
+                && loaded
+                    .iter()
+                    .any(|(n, v)| *n == k && v.trim() == get(k).trim())
+        };
+        let num = |k: &str| {
+            if kept(k) {
+                None
+            } else {
+                get(k).trim().parse::<i64>().ok()
+            }
+        };
         let money = get("membership_pay_money");
         let money = money.trim();
-        let pay = if money.is_empty() {
+        let pay = if money.is_empty() || kept("membership_pay_money") {
             None
         } else {
             match money.parse::<f64>() {
@@ -932,7 +969,7 @@ fn PlayerFields(player: Option<Player>) -> impl IntoView {
                 }
             }
         };
-        let s = |k: &str| Some(get(k));
+        let s = |k: &str| (!kept(k)).then(|| get(k));
         save.dispatch(PlayerInput {
             account: s("account"),
             real_account: s("real_account"),
@@ -953,7 +990,6 @@ fn PlayerFields(player: Option<Player>) -> impl IntoView {
             user_login_data: s("user_login_data"),
         });
     };
-    let is_edit = editing.is_some();
     view! {
         <form class="form card wide-form" on:submit=submit data-testid="player-form">
             {values.into_iter().map(|(k, v)| {

@@ -186,7 +186,12 @@ pub fn AuditPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) => view! { <p class="form-error">{failure_text(i18n, &e)}</p> }.into_any(),
-                    Ok((rows, total)) => view! {
+                    Ok((rows, total)) => {
+                    let m = q.get_untracked();
+                    let page: i64 = m.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                    let size: i64 = m.get("size").and_then(|p| p.parse().ok()).unwrap_or(20);
+                    let pages = ((total + size - 1) / size).max(1);
+                    view! {
                         <p data-testid="total">{t_string!(i18n, players.total, total = total).to_string()}</p>
                         <table class="table" data-testid="audit-table">
                             <thead><tr>
@@ -203,7 +208,9 @@ pub fn AuditPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                    }.into_any(),
+                        {crate::pages::players::pager(i18n, "/staff/audit", &m, page, pages)}
+                    }.into_any()
+                    }
                 }
             })}
         </Transition>
