@@ -224,6 +224,7 @@ impl Client {
         self.conn = Conn::Connected;
         self.attempt = 0;
         self.gave_up = false;
+        self.auth_failed = false;
         self.fallback = false;
         self.ping_sent_at = None;
         let mut actions: Vec<Action> = self
@@ -630,6 +631,11 @@ mod tests {
         let mut c = connected();
         assert_eq!(c.on_close(4001, 0.5), vec![Action::AskUser]);
         assert!(c.auth_failed);
+        // Asked to try again (a new sign-in meanwhile), it connects: no
+        // longer failed.
+        assert_eq!(c.retry_now(), vec![Action::Open]);
+        c.on_open();
+        assert!(!c.auth_failed);
     }
 
     #[test]
