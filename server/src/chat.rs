@@ -90,12 +90,14 @@ struct Authed {
 }
 
 impl Authed {
-    /// Whether the token still authenticates its owner.
+    /// Whether the token still authenticates its owner (a database that
+    /// cannot answer right now does not end the socket).
     async fn still_valid(&self, kefu: &Kefu) -> bool {
-        match self.who {
-            Who::Staff(_) => kefu.authenticate(&self.token).await.is_ok(),
-            Who::Player(_) => kefu.authenticate_player(&self.token).await.is_ok(),
-        }
+        let checked = match self.who {
+            Who::Staff(_) => kefu.authenticate(&self.token).await.map(drop),
+            Who::Player(_) => kefu.authenticate_player(&self.token).await.map(drop),
+        };
+        matches!(checked, Ok(()) | Err(Error::Internal(_)))
     }
 }
 

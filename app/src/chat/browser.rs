@@ -244,12 +244,6 @@ impl ChatHandle {
         self.sync_outbox();
     }
 
-    /// Drops the acknowledged messages of one chat (its history was cleared).
-    pub fn forget_sent_in(&self, session_id: &str) {
-        self.with(|i| i.machine.borrow_mut().forget_sent(Some(session_id)));
-        self.sync_outbox();
-    }
-
     /// Sends any other frame; answers false when the socket is not open.
     pub fn send_frame(&self, frame: serde_json::Value) -> bool {
         self.with(|i| {

@@ -72,7 +72,6 @@ mod inert {
         pub fn retry(&self, _client_msg_id: &str) {}
         pub fn reconnect_now(&self) {}
         pub fn forget_sent(&self) {}
-        pub fn forget_sent_in(&self, _session_id: &str) {}
         pub fn send_frame(&self, _frame: serde_json::Value) -> bool {
             false
         }

@@ -43,21 +43,10 @@ impl Limiter {
         }
     }
 
+    /// Counts a failure (none once locked out: the lock runs from the
+    /// failures already in the window).
     pub fn record_failure(&self, key: &str, now: Instant) {
-        let mut map = self.failures.lock().expect("throttle lock");
-        if map.len() > 50_000 {
-            let window = self.policy.window;
-            map.retain(|_, v| {
-                prune(v, now, window);
-                !v.is_empty()
-            });
-        }
-        let entry = map.entry(key.to_owned()).or_default();
-        prune(entry, now, self.policy.window);
-        entry.push_back(now);
-        while entry.len() > self.policy.limit {
-            entry.pop_front();
-        }
+        let _ = self.charge(key, now);
     }
 
     /// Counts an attempt as a failure now, unless `key` is locked out
