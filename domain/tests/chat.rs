@@ -1225,6 +1225,11 @@ async fn an_agent_disabled_or_deleted_leaves_their_chats_to_the_queue() {
         "{:?}",
         h.messages
     );
+    // The disabled agent's desk, still open, cannot take it back.
+    match w.kefu.accept_session(&gone, &chats[0], None).await {
+        Err(Error::Forbidden(m)) => assert!(m.contains("disabled"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
     // Another agent takes it from the queue, and the player reaches them.
     w.kefu
         .accept_session(&stays, &chats[0], None)
@@ -1325,6 +1330,52 @@ async fn an_upload_sent_into_two_chats_at_once_is_stored_in_one() {
     // Clearing the chat it was stored in takes it; the other chat never had it.
     w.kefu.clear_history(&agent, &chats[0]).await.unwrap();
     assert!(matches!(w.kefu.upload(&up).await, Err(Error::NotFound(_))));
+    w.db.finish().await;
+}
+
+#[tokio::test]
+async fn an_image_refused_by_its_chat_leaves_the_upload_free() {
+    let w = world(1).await;
+    let agent = w.agents[0].clone();
+    let staff = Actor::Staff(agent.clone());
+    let waiting = w.kefu.create_session("liu.bei").await.unwrap();
+    let mine = w.kefu.create_session("zhang.fei").await.unwrap();
+    w.kefu
+        .accept_session(&agent, &mine.session_id, None)
+        .await
+        .unwrap();
+    let up = w
+        .kefu
+        .store_upload(&staff, PNG.to_vec())
+        .await
+        .unwrap()
+        .upload_id;
+    // A chat that does not exist: not found (not a server error).
+    match w
+        .kefu
+        .send_message(
+            &staff,
+            &image("0190aaaa-0000-7000-8000-000000000000", &up),
+            None,
+        )
+        .await
+    {
+        Err(Error::NotFound(_)) => {}
+        other => panic!("expected not found, got {other:?}"),
+    }
+    // A chat the agent has not accepted: refused, and the upload stays free.
+    match w
+        .kefu
+        .send_message(&staff, &image(&waiting.session_id, &up), None)
+        .await
+    {
+        Err(Error::Conflict(_)) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    w.kefu
+        .send_message(&staff, &image(&mine.session_id, &up), None)
+        .await
+        .unwrap();
     w.db.finish().await;
 }
 

@@ -876,6 +876,7 @@ impl Kefu {
         let reopened: Option<SessionRow> = sqlx::query_as(&format!(
             "UPDATE chat_sessions SET status = 'pending', agent_id = NULL, agent = NULL, \
              ended_at = NULL, accepted_at = NULL, queued_at = $2 WHERE id = $1 AND status = 'ended' \
+             AND EXISTS (SELECT 1 FROM players WHERE players.account = chat_sessions.account) \
              RETURNING {SESSION_COLS}"
         ))
         .bind(session_id)
@@ -941,7 +942,9 @@ impl Kefu {
         let now = now_ms();
         let won: Option<SessionRow> = sqlx::query_as(&format!(
             "UPDATE chat_sessions SET status = 'active', agent_id = $2, agent = $3, accepted_at = $4 \
-             WHERE id = $1 AND status = 'pending' RETURNING {SESSION_COLS}"
+             WHERE id = $1 AND status = 'pending' \
+             AND EXISTS (SELECT 1 FROM staff WHERE staff.id = $2 AND staff.status = 'active') \
+             RETURNING {SESSION_COLS}"
         ))
         .bind(session_id)
         .bind(agent_id)
@@ -951,13 +954,16 @@ impl Kefu {
         .await?;
         let Some(s) = won else {
             let s = self.session_row(session_id).await?;
-            return Err(Error::Conflict(match s.status() {
-                Status::Active => format!(
+            return Err(match s.status() {
+                Status::Active => Error::Conflict(format!(
                     "already accepted by {}",
                     s.agent.as_deref().unwrap_or("someone else")
-                ),
-                _ => "this chat has ended".to_owned(),
-            }));
+                )),
+                // Still waiting: the one accepting was disabled or deleted
+                // meanwhile (requeued chats must not go back to them).
+                Status::Pending => Error::Forbidden(format!("`{agent}` is disabled")),
+                Status::Ended => Error::Conflict("this chat has ended".to_owned()),
+            });
         };
         self.status_changed(&s, Status::Pending, now, &[]);
         self.notice(&s.id, format!("客服 {agent} 已接入会话"))
@@ -1005,7 +1011,9 @@ impl Kefu {
         let guard = lock.lock().await;
         let moved: Option<SessionRow> = sqlx::query_as(&format!(
             "UPDATE chat_sessions SET agent_id = $2, agent = $3 \
-             WHERE id = $1 AND status = 'active' AND agent_id = $4 RETURNING {SESSION_COLS}"
+             WHERE id = $1 AND status = 'active' AND agent_id = $4 \
+             AND EXISTS (SELECT 1 FROM staff WHERE staff.id = $2 AND staff.status = 'active') \
+             RETURNING {SESSION_COLS}"
         ))
         .bind(&s.id)
         .bind(target.id)
@@ -1043,6 +1051,7 @@ impl Kefu {
     pub async fn end_session(&self, who: &Principal, session_id: &str) -> Result<SessionEnded> {
         // The chat is read under its lock, so who may end it, and who hears
         // of it, are decided on its state now (not before a transfer).
+        let session_id = validate_session_id(session_id)?;
         let lock = self.hub().session_lock(session_id);
         let _guard = lock.lock().await;
         let s = self.session_row(session_id).await?;
@@ -1178,6 +1187,14 @@ impl Kefu {
         let lock = self.hub().session_lock(&s.id);
         let _guard = lock.lock().await;
         let mut tx = self.store().begin_write().await?;
+        // The chat's row first, as the writer and mark_read take it: on
+        // PostgreSQL the same order of locks cannot deadlock.
+        sqlx::query(
+            "UPDATE chat_sessions SET staff_unread = 0, player_unread = 0, last_message = '' WHERE id = $1",
+        )
+        .bind(&s.id)
+        .execute(&mut *tx)
+        .await?;
         // Its images go with it (an upload is sent in one chat only).
         sqlx::query("DELETE FROM uploads WHERE sent_in = $1")
             .bind(&s.id)
@@ -1188,12 +1205,6 @@ impl Kefu {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query(
-            "UPDATE chat_sessions SET staff_unread = 0, player_unread = 0, last_message = '' WHERE id = $1",
-        )
-        .bind(&s.id)
-        .execute(&mut *tx)
-        .await?;
         audit::record(
             &mut tx,
             who,

@@ -34,7 +34,7 @@ use rusqlite::{
     params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
 };
 
-use super::writer::{self, Appended, Job, Outcomes, Statements, UpdateArgs, MAX_BATCH};
+use super::writer::{self, Appended, Job, Outcomes, Statements, UpdateArgs, UploadUse, MAX_BATCH};
 use super::{MessageRow, SessionRow};
 use crate::{Error, Kefu, Result};
 
@@ -207,15 +207,20 @@ fn write(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<App
         if out.repeated(job) {
             continue;
         }
-        if writer::names_upload(job) {
-            let marked = tx
-                .prepare_cached(&SQL.mark_sent)?
-                .execute(params![job.session_id, job.text])?;
-            if marked == 0 {
+        let upload = if writer::names_upload(job) {
+            let row: Option<Option<String>> = tx
+                .prepare_cached(&SQL.upload_of)?
+                .query_row(params![job.text], |r| r.get(0))
+                .optional()?;
+            let state = writer::upload_use(row, &job.session_id);
+            if state == UploadUse::Refused {
                 out.refuse(crate::uploads::not_yours());
                 continue;
             }
-        }
+            Some(state)
+        } else {
+            None
+        };
         let a = UpdateArgs::of(job, now);
         let updated = tx
             .prepare_cached(SQL.update(&job.author))?
@@ -260,6 +265,10 @@ fn write(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<App
             m.sent_at,
             m.is_read
         ])?;
+        if upload == Some(UploadUse::Free) {
+            tx.prepare_cached(&SQL.mark_sent)?
+                .execute(params![job.session_id, job.text])?;
+        }
         out.stored(job, m, updated);
     }
     tx.commit()?;

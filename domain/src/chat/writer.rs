@@ -207,16 +207,37 @@ pub(super) struct Statements {
     update: [String; 3],
     pub existing: String,
     pub insert: String,
+    /// The chat an upload was sent in (`$1` upload id); see `crate::uploads`.
+    pub upload_of: String,
     /// An image message's upload is sent in its chat (`$1` session, `$2`
-    /// upload id); changes nothing when it was sent in another chat. See
-    /// `crate::uploads`.
+    /// upload id), once its message is stored.
     pub mark_sent: String,
 }
 
-/// Whether a job's content is an upload, to be marked sent in its chat
-/// before the message is stored.
+/// Whether a job's content is an upload.
 pub(super) fn names_upload(job: &Job) -> bool {
     job.content_type == "image"
+}
+
+/// What an image job's upload allows, read in the batch's transaction
+/// before anything of the job is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UploadUse {
+    /// Not sent yet: mark it once the message is stored.
+    Free,
+    /// Sent in this chat already (a resend): nothing to mark.
+    Ours,
+    /// Sent in another chat, or gone: the message is refused.
+    Refused,
+}
+
+/// `sent_in` is the upload's row (`None`: no such upload).
+pub(super) fn upload_use(sent_in: Option<Option<String>>, session_id: &str) -> UploadUse {
+    match sent_in {
+        Some(None) => UploadUse::Free,
+        Some(Some(s)) if s == session_id => UploadUse::Ours,
+        _ => UploadUse::Refused,
+    }
 }
 
 /// The statements with `$N` parameters, as sqlx takes them.
@@ -228,9 +249,8 @@ pub(super) static SQL: LazyLock<Statements> = LazyLock::new(|| Statements {
     ],
     existing: existing_sql(),
     insert: super::insert_message_sql(),
-    mark_sent:
-        "UPDATE uploads SET sent_in = $1 WHERE id = $2 AND (sent_in IS NULL OR sent_in = $1)"
-            .to_owned(),
+    upload_of: "SELECT sent_in FROM uploads WHERE id = $1".to_owned(),
+    mark_sent: "UPDATE uploads SET sent_in = $1 WHERE id = $2 AND sent_in IS NULL".to_owned(),
 });
 
 impl Statements {
@@ -250,6 +270,7 @@ impl Statements {
             update: self.update.each_ref().map(|u| n(u)),
             existing: n(&self.existing),
             insert: n(&self.insert),
+            upload_of: n(&self.upload_of),
             mark_sent: n(&self.mark_sent),
         }
     }
@@ -379,18 +400,28 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
         if out.repeated(job) {
             continue;
         }
-        if names_upload(job) {
-            let marked = sqlx::query(&SQL.mark_sent)
-                .bind(&job.session_id)
-                .bind(&job.text)
-                .execute(&mut *tx)
-                .await?;
-            if marked.rows_affected() == 0 {
+        let upload = if names_upload(job) {
+            // Locked on PostgreSQL, where another server's writer may
+            // store the same upload; SQLite's writers take turns.
+            let lock = match kefu.store().backend() {
+                crate::store::Backend::Postgres => " FOR UPDATE",
+                crate::store::Backend::Sqlite => "",
+            };
+            let row: Option<(Option<String>,)> =
+                sqlx::query_as(&format!("{}{lock}", SQL.upload_of))
+                    .bind(&job.text)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let state = upload_use(row.map(|(s,)| s), &job.session_id);
+            if state == UploadUse::Refused {
                 // Sent in another chat meanwhile (both passed the sender's check).
                 out.refuse(crate::uploads::not_yours());
                 continue;
             }
-        }
+            Some(state)
+        } else {
+            None
+        };
         let a = UpdateArgs::of(job, now);
         let updated: Option<SessionRow> = sqlx::query_as(SQL.update(&job.author))
             .bind(a.session_id)
@@ -423,6 +454,13 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
         };
         let message = new_message(job, updated.last_seq, now);
         insert_message(&mut tx, &message).await?;
+        if upload == Some(UploadUse::Free) {
+            sqlx::query(&SQL.mark_sent)
+                .bind(&job.session_id)
+                .bind(&job.text)
+                .execute(&mut *tx)
+                .await?;
+        }
         out.stored(job, message, updated);
     }
     tx.commit().await?;
