@@ -51,17 +51,30 @@ pub fn verify_blocking(password: &str, hash: &str) -> Result<bool> {
 /// Password hashes computed at once: each takes 19 MiB and tens of
 /// milliseconds of a core, so a flood of sign-ins waits its turn here
 /// instead of exhausting memory.
-static AT_ONCE: std::sync::LazyLock<tokio::sync::Semaphore> =
-    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(4));
+/// The turn is held by the hashing thread itself: a request dropped while
+/// its hash runs (the client went away) does not free a turn early.
+static AT_ONCE: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(4)));
+
+async fn in_turn<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let turn = AT_ONCE
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(Error::internal)?;
+    Ok(tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work()
+    })
+    .await?)
+}
 
 pub async fn hash(password: String) -> Result<String> {
-    let _turn = AT_ONCE.acquire().await.map_err(Error::internal)?;
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+    in_turn(move || hash_blocking(&password)).await?
 }
 
 pub async fn verify(password: String, hash: String) -> Result<bool> {
-    let _turn = AT_ONCE.acquire().await.map_err(Error::internal)?;
-    tokio::task::spawn_blocking(move || verify_blocking(&password, &hash)).await?
+    in_turn(move || verify_blocking(&password, &hash)).await?
 }
 
 /// A hash of a password nobody knows, verified against when the username
