@@ -43,12 +43,6 @@ impl Limiter {
         }
     }
 
-    /// Counts a failure (none once locked out: the lock runs from the
-    /// failures already in the window).
-    pub fn record_failure(&self, key: &str, now: Instant) {
-        let _ = self.charge(key, now);
-    }
-
     /// Counts an attempt as a failure now, unless `key` is locked out
     /// (then `Err(wait)`, nothing counted). The check and the count are one
     /// step, so attempts made at once cannot all pass a check none of them
@@ -127,23 +121,6 @@ impl LoginThrottle {
         }
     }
 
-    /// The longer wait of the two keys, if either is locked.
-    pub fn blocked_for(&self, username: &str, ip: &str, now: Instant) -> Option<Duration> {
-        let u = self.by_username.blocked_for(&username.to_lowercase(), now);
-        let i = self.by_ip.blocked_for(ip, now);
-        u.into_iter().chain(i).max()
-    }
-
-    pub fn record_failure(&self, username: &str, ip: &str, now: Instant) {
-        self.by_username
-            .record_failure(&username.to_lowercase(), now);
-        self.by_ip.record_failure(ip, now);
-    }
-
-    pub fn record_success(&self, username: &str) {
-        self.by_username.clear(&username.to_lowercase());
-    }
-
     /// Counts a sign-in attempt against both keys before the password is
     /// checked (see [`Limiter::charge`]); `Err(wait)` when either is
     /// locked, and then nothing is counted.
@@ -190,20 +167,18 @@ mod tests {
         let t = small();
         let t0 = Instant::now();
         for i in 0..3 {
-            assert_eq!(t.blocked_for("bob", "1.1.1.1", t0), None, "attempt {i}");
-            t.record_failure("bob", "1.1.1.1", t0 + Duration::from_secs(i));
+            let at = t0 + Duration::from_secs(i);
+            assert_eq!(t.charge("bob", "1.1.1.1", at), Ok(()), "attempt {i}");
         }
-        let wait = t
-            .blocked_for("bob", "1.1.1.1", t0 + Duration::from_secs(3))
-            .unwrap();
-        assert_eq!(wait, Duration::from_secs(57));
+        let wait = t.charge("bob", "1.1.1.1", t0 + Duration::from_secs(3));
+        assert_eq!(wait, Err(Duration::from_secs(57)));
         // The oldest failure leaves the window at t0+60.
         assert!(t
-            .blocked_for("bob", "1.1.1.1", t0 + Duration::from_secs(59))
-            .is_some());
+            .charge("bob", "1.1.1.1", t0 + Duration::from_secs(59))
+            .is_err());
         assert_eq!(
-            t.blocked_for("bob", "1.1.1.1", t0 + Duration::from_secs(60)),
-            None
+            t.charge("bob", "1.1.1.1", t0 + Duration::from_secs(60)),
+            Ok(())
         );
     }
 
@@ -212,15 +187,15 @@ mod tests {
         let t = small();
         let t0 = Instant::now();
         for name in ["a", "b", "c", "d", "e"] {
-            t.record_failure(name, "9.9.9.9", t0);
+            assert_eq!(t.charge(name, "9.9.9.9", t0), Ok(()));
         }
         // Five different usernames from one IP: the IP is locked.
-        assert!(t.blocked_for("zed", "9.9.9.9", t0).is_some());
-        assert!(t.blocked_for("zed", "8.8.8.8", t0).is_none());
+        assert!(t.charge("zed", "9.9.9.9", t0).is_err());
+        assert!(t.charge("zed", "8.8.8.8", t0).is_ok());
         for _ in 0..3 {
-            t.record_failure("Carol", "7.7.7.7", t0);
+            assert_eq!(t.charge("Carol", "7.7.7.7", t0), Ok(()));
         }
-        assert!(t.blocked_for("carol", "6.6.6.6", t0).is_some());
+        assert!(t.charge("carol", "6.6.6.6", t0).is_err());
     }
 
     #[test]
@@ -247,11 +222,11 @@ mod tests {
     fn success_clears_the_username() {
         let t = small();
         let t0 = Instant::now();
-        t.record_failure("bob", "1.1.1.1", t0);
-        t.record_failure("bob", "1.1.1.1", t0);
-        t.record_success("bob");
-        t.record_failure("bob", "1.1.1.1", t0);
-        t.record_failure("bob", "1.1.1.1", t0);
-        assert!(t.blocked_for("bob", "2.2.2.2", t0).is_none());
+        t.charge("bob", "1.1.1.1", t0).unwrap();
+        t.charge("bob", "1.1.1.1", t0).unwrap();
+        t.succeeded("bob", "1.1.1.1", t0);
+        t.charge("bob", "1.1.1.1", t0).unwrap();
+        t.charge("bob", "1.1.1.1", t0).unwrap();
+        assert!(t.charge("bob", "2.2.2.2", t0).is_ok());
     }
 }
