@@ -1537,3 +1537,79 @@ async fn quick_replies_are_ones_own_or_the_teams_kept_by_admins() {
     assert_eq!(left, 0);
     w.db.finish().await;
 }
+
+/// Reading, clearing and writing one chat at the same time: on PostgreSQL
+/// each takes the chat's row before touching its messages, so none of them
+/// deadlocks, and the chat's unread count always equals its unread
+/// messages (a message committed while the agent reads is either marked
+/// read or counted, never unread under a zero count).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_clearing_and_writing_one_chat_at_once_keep_the_count_true() {
+    let w = world(1).await;
+    let s = w.kefu.create_session("liu.bei").await.unwrap();
+    let agent = w.agents[0].clone();
+    w.kefu
+        .accept_session(&agent, &s.session_id, None)
+        .await
+        .unwrap();
+    let id = s.session_id.clone();
+    let unread = |w: &World| {
+        let id = id.clone();
+        let pool = w.kefu.store().pool().clone();
+        async move {
+            let (count, counted): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM chat_messages WHERE session_id = $1 \
+                 AND sender_type = 'user' AND is_read = 0), \
+                 (SELECT staff_unread FROM chat_sessions WHERE id = $1)",
+            )
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            (count, counted)
+        }
+    };
+    for round in 0..25 {
+        let writer = {
+            let (kefu, id) = (w.kefu.clone(), id.clone());
+            tokio::spawn(async move {
+                for k in 0..4 {
+                    let client = format!("r{round}k{k}");
+                    kefu.send_message(&player("liu.bei"), &msg(&id, "hello", Some(&client)), None)
+                        .await?;
+                }
+                Ok::<_, Error>(())
+            })
+        };
+        let reader = {
+            let (kefu, agent, id) = (w.kefu.clone(), agent.clone(), id.clone());
+            tokio::spawn(async move {
+                for _ in 0..3 {
+                    kefu.mark_read(&Actor::Staff(agent.clone()), &id, None)
+                        .await?;
+                }
+                Ok::<_, Error>(())
+            })
+        };
+        let clearer = {
+            let (kefu, agent, id) = (w.kefu.clone(), agent.clone(), id.clone());
+            tokio::spawn(async move {
+                if round % 3 == 0 {
+                    kefu.clear_history(&agent, &id).await?;
+                }
+                Ok::<_, Error>(())
+            })
+        };
+        for (what, task) in [("send", writer), ("mark read", reader), ("clear", clearer)] {
+            if let Err(e) = task.await.unwrap() {
+                panic!("round {round}: {what} failed: {e:?}");
+            }
+        }
+        let (count, counted) = unread(&w).await;
+        assert_eq!(
+            counted, count,
+            "round {round}: the chat counts {counted} unread, {count} messages are unread"
+        );
+    }
+    w.db.finish().await;
+}
