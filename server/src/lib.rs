@@ -17,6 +17,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::extract::FromRef;
+use axum::serve::ListenerExt;
 use domain::time::BusinessClock;
 use domain::Kefu;
 use leptos::config::LeptosOptions;
@@ -233,6 +234,13 @@ pub async fn launch(
     let kefu = state.kefu.clone();
     let router = web::router(state);
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    // Chat frames are small and written as they come: Nagle's algorithm
+    // would hold one back until the peer acknowledged the last.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
