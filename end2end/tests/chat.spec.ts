@@ -306,3 +306,48 @@ test("a widget reloaded with a message unsent sends it once, and a chat that can
   expect(errors).toEqual([]);
   await player.context.close();
 });
+
+test("messages written while the chat is being opened keep their order, and unsent ones all come back to the box", async ({ browser, request }) => {
+  const account = `wquick.${Date.now()}`;
+  const token = await playerToken(request, account);
+  const player = await openWidget(browser, token);
+  const errors: string[] = [];
+  player.page.on("pageerror", (e) => errors.push(e.message));
+
+  // The chat cannot be opened: both texts written meanwhile come back, in order.
+  await player.page.route("**/api/chat/create_session", async (route) => {
+    await new Promise((r) => setTimeout(r, 300));
+    await route.abort("connectionreset");
+  });
+  await say(player.page, "甲");
+  await say(player.page, "乙");
+  await expect(player.page.getByTestId("chat-open-failed")).toBeVisible();
+  await expect(player.page.getByTestId("composer")).toHaveValue("甲\n乙");
+  await player.page.unroute("**/api/chat/create_session");
+  await player.page.getByTestId("composer").fill("");
+
+  // The chat is slow to open, the first request slowest: three messages
+  // written before it is open are sent in the order they were written,
+  // with one request to open it.
+  let opens = 0;
+  await player.page.route("**/api/chat/create_session", async (route) => {
+    opens += 1;
+    await new Promise((r) => setTimeout(r, opens === 1 ? 800 : 0));
+    await route.continue();
+  });
+  await say(player.page, "第一句");
+  await say(player.page, "第二句");
+  await say(player.page, "第三句");
+  const messages = player.page.getByTestId("thread").getByTestId("msg");
+  for (const text of ["第一句", "第二句", "第三句"]) {
+    await expect(messages.filter({ hasText: text })).toHaveAttribute("data-state", /sent|stored/);
+  }
+  expect(opens).toBe(1);
+  // The server stored them in that order: the reloaded page shows them so.
+  await player.page.unroute("**/api/chat/create_session");
+  await player.page.reload();
+  await hydrated(player.page);
+  await expect(messages).toHaveText([/第一句/, /第二句/, /第三句/]);
+  expect(errors).toEqual([]);
+  await player.context.close();
+});

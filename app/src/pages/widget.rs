@@ -167,13 +167,30 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let open_failed = RwSignal::new(false);
     // Runs `then` with the player's chat, opening one first if there is
-    // none; `failed` when it cannot be opened (nothing was sent).
+    // none; `failed` when it cannot be opened (nothing was sent). What is
+    // handed in while the chat is being opened waits for it and runs in the
+    // order it came: two quick sends cannot swap places on the way.
     type Then = (Box<dyn FnOnce(String)>, Box<dyn FnOnce()>);
+    // (Browser only: a local value made on the server would be dropped on
+    // another thread.)
+    #[cfg(feature = "hydrate")]
+    let opening: StoredValue<Option<Vec<Then>>, LocalStorage> = StoredValue::new_local(None);
     let with_session = Callback::new(move |(then, failed): Then| match session.get_untracked() {
         Some(id) => then(id),
         None => {
             #[cfg(feature = "hydrate")]
             {
+                let mut first = None;
+                opening.update_value(|o| match o {
+                    Some(waiting) => waiting.push((then, failed)),
+                    None => {
+                        *o = Some(Vec::new());
+                        first = Some((then, failed));
+                    }
+                });
+                let Some(first) = first else {
+                    return;
+                };
                 let (token, account) = (token.clone(), account.clone());
                 leptos::task::spawn_local(async move {
                     let body = serde_json::json!({"user_account": account});
@@ -187,17 +204,26 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
                         let id = v["data"]["session_id"].as_str()?.to_owned();
                         Some((id, v["data"]["status"].as_str().map(str::to_owned)))
                     });
+                    let waiting = opening
+                        .try_update_value(Option::take)
+                        .flatten()
+                        .unwrap_or_default();
+                    let all = std::iter::once(first).chain(waiting);
                     match opened {
                         Some((id, state)) => {
                             open_failed.set(false);
                             session.set(Some(id.clone()));
                             status.set(state);
                             live.seen_upto(&id, 0);
-                            then(id);
+                            for (then, _) in all {
+                                then(id.clone());
+                            }
                         }
                         None => {
                             open_failed.set(true);
-                            failed();
+                            for (_, failed) in all {
+                                failed();
+                            }
                         }
                     }
                 });
@@ -210,11 +236,15 @@ fn WidgetChat(state: WidgetData, token: String) -> impl IntoView {
         let back = text.clone();
         with_session.run((
             Box::new(move |id| live.send_message(&id, &text)),
-            // Not sent: the text goes back in the box, unless more was typed.
+            // Not sent: the text goes back in the box, after anything
+            // typed since (or another unsent text), so none of it is lost.
             Box::new(move || {
-                if draft.get_untracked().is_empty() {
-                    draft.set(back);
-                }
+                draft.update(|d| {
+                    if !d.is_empty() {
+                        d.push('\n');
+                    }
+                    d.push_str(&back);
+                })
             }),
         ));
     });
