@@ -57,6 +57,9 @@ pub struct PlayerRow {
     pub user_login_data: String,
 }
 
+/// Account ids no new player may take (see `create_player`).
+const RESERVED_ACCOUNTS: [&str; 2] = ["default", "transfer-membership"];
+
 /// Account ids: 1–64 letters, digits, `_`, `-`, `.`, `@`.
 pub fn validate_account(field: &str, account: &str) -> Result<()> {
     let n = account.chars().count();
@@ -451,6 +454,15 @@ impl Kefu {
             .unwrap_or_default()
             .to_owned();
         validate_account("account", &account)?;
+        // `/admin/users/default` and `/admin/users/transfer-membership` are
+        // other endpoints: a player by those names could not be reached at
+        // their own URL.
+        if RESERVED_ACCOUNTS.contains(&account.as_str()) {
+            return Err(Error::invalid(
+                "account",
+                format!("`{account}` is reserved (its URL belongs to another endpoint)"),
+            ));
+        }
         let row = self.apply(
             PlayerRow {
                 account: account.clone(),
@@ -761,14 +773,53 @@ impl Kefu {
 
     /// What the chat desk shows beside a conversation (every staff role,
     /// like `cs_recharge`): the player's record and their newest recharges.
+    /// Only what the desk shows (account, server, platform, membership,
+    /// paid total, registration): an agent gets no player detail (API.md
+    /// "Roles"), so contact, remarks, URLs and login data stay out. An
+    /// agent asks about players they serve: one waiting in the queue, or
+    /// one whose chat is or was theirs.
     pub async fn desk_player_record(
         &self,
         who: &Principal,
         account: &str,
     ) -> Result<(Player, Vec<Recharge>, i64)> {
         who.require(&[Role::Super, Role::Admin, Role::Agent])?;
-        let row = self.player_row(account.trim()).await?;
-        let player = self.player_to_wire(row);
+        let account = account.trim();
+        if who.role == Role::Agent {
+            let serves: Option<(i64,)> = sqlx::query_as(
+                "SELECT 1 FROM chat_sessions WHERE account = $1 \
+                 AND (status = 'pending' OR agent_id = $2) LIMIT 1",
+            )
+            .bind(account)
+            .bind(who.id)
+            .fetch_optional(self.store().pool())
+            .await?;
+            if serves.is_none() {
+                return Err(Error::Forbidden(
+                    "this player has no chat in the queue or with you".to_owned(),
+                ));
+            }
+        }
+        let full = self.player_to_wire(self.player_row(account).await?);
+        let player = Player {
+            account: full.account,
+            server_name: full.server_name,
+            membership_level: full.membership_level,
+            membership_pay_money: full.membership_pay_money,
+            membership_expire_date: full.membership_expire_date,
+            game_platform: full.game_platform,
+            register_date: full.register_date,
+            real_account: String::new(),
+            main_account: String::new(),
+            contact: String::new(),
+            server_info: String::new(),
+            auxiliary_online: 0,
+            is_open: 0,
+            remarks: String::new(),
+            websocket_url: String::new(),
+            game_web_url: String::new(),
+            user_login_data: String::new(),
+        };
         let (recent, total) = self
             .recharges_of(&player.account, 1, DESK_RECHARGES)
             .await?;
@@ -870,7 +921,8 @@ impl Kefu {
         }
         // Conditional on what was read: a concurrent change makes this a conflict.
         let moved = sqlx::query(
-            "UPDATE players SET membership_level = 0, membership_pay_fen = 0, membership_expire_at = $2 \
+            "UPDATE players SET membership_level = 0, membership_pay_fen = 0, \
+             membership_expire_at = CASE WHEN membership_expire_at > $2 THEN $2 ELSE membership_expire_at END \
              WHERE account = $1 AND membership_pay_fen = $3 AND COALESCE(membership_expire_at, -1) = $4",
         )
         .bind(source)

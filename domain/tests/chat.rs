@@ -680,8 +680,35 @@ async fn the_desk_shows_a_players_record_with_the_recharge_an_agent_made() {
         w.kefu.get_player(&a, "liu.bei").await,
         Err(Error::Forbidden(_))
     ));
+    // Only for a player they serve: none yet.
+    assert!(matches!(
+        w.kefu.desk_player_record(&a, "liu.bei").await,
+        Err(Error::Forbidden(_))
+    ));
+    w.kefu
+        .update_player(
+            &w.admin,
+            "liu.bei",
+            &PlayerInput {
+                contact: Some("13800000000".into()),
+                user_login_data: Some("secret-login-blob".into()),
+                server_name: Some("蜀".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Waiting in the queue: any agent may look; the record has what the
+    // desk shows and nothing more.
+    let chat = w.kefu.create_session("liu.bei").await.unwrap();
     let (p, recent, total) = w.kefu.desk_player_record(&a, "liu.bei").await.unwrap();
     assert_eq!((p.account.as_str(), recent.len(), total), ("liu.bei", 0, 0));
+    assert_eq!(p.server_name, "蜀");
+    assert_eq!((p.contact.as_str(), p.user_login_data.as_str()), ("", ""));
+    w.kefu
+        .accept_session(&a, &chat.session_id, None)
+        .await
+        .unwrap();
     for (i, amount) in [30.0, 60.0, 90.0, 120.0, 150.0, 180.0]
         .into_iter()
         .enumerate()
@@ -709,10 +736,25 @@ async fn the_desk_shows_a_players_record_with_the_recharge_an_agent_made() {
         vec![180.0, 150.0, 120.0, 90.0, 60.0]
     );
     assert!(recent.iter().all(|r| r.service_agent == "agent0"));
+    // The chat is theirs now; a player whose chat is not theirs is not.
+    assert!(matches!(
+        w.kefu.desk_player_record(&a, "guan.yu").await,
+        Err(Error::Forbidden(_))
+    ));
     assert!(matches!(
         w.kefu.desk_player_record(&a, "nobody").await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        w.kefu.desk_player_record(&w.admin, "nobody").await,
         Err(Error::NotFound(_))
     ));
+    let (p, _, _) = w
+        .kefu
+        .desk_player_record(&w.admin, "guan.yu")
+        .await
+        .unwrap();
+    assert_eq!(p.account, "guan.yu");
     w.db.finish().await;
 }
 

@@ -529,6 +529,9 @@ async fn create_update_delete_and_bad_input() {
             },
             "remarks",
         ),
+        // The names of the list's other endpoints.
+        (input("default"), "account"),
+        (input("transfer-membership"), "account"),
     ] {
         assert_eq!(
             invalid_field(k.create_player(&w.sup, &bad).await.unwrap_err()),
@@ -851,6 +854,41 @@ async fn transfer_membership_cases() {
     assert_eq!((dst.membership_level, dst.membership_pay_fen), (3, 10000));
     assert_eq!(dst.membership_expire_at.unwrap(), dst_before + 20 * DAY_MS);
 
+    // A source whose membership lapsed (or who never had one) but who paid:
+    // the payments move, its expiry stays where it was (moving it to now
+    // would make it a member until today in the figures).
+    k.create_player(
+        &w.sup,
+        &PlayerInput {
+            membership_expire_date: Some(in_days(-10)),
+            membership_pay_money: Some(50.0),
+            ..input("lapsed")
+        },
+    )
+    .await
+    .unwrap();
+    k.create_player(
+        &w.sup,
+        &PlayerInput {
+            membership_pay_money: Some(30.0),
+            ..input("never")
+        },
+    )
+    .await
+    .unwrap();
+    let lapsed_at = expire_ms(&w, "lapsed").await;
+    for (source, paid) in [("lapsed", 50.0), ("never", 30.0)] {
+        let r = k
+            .transfer_membership(&w.sup, &t(source, "dst"))
+            .await
+            .unwrap();
+        assert_eq!((r.transferred_days, r.transferred_amount), (0, paid));
+    }
+    assert_eq!(expire_ms(&w, "lapsed").await, lapsed_at);
+    assert!(lapsed_at.unwrap() < now_ms() - 9 * DAY_MS);
+    assert_eq!(expire_ms(&w, "never").await, None);
+    assert_eq!(k.player_row("dst").await.unwrap().membership_pay_fen, 18000);
+
     // Nothing left to move, same account, unknown account.
     assert_eq!(
         invalid_field(
@@ -885,7 +923,7 @@ async fn transfer_membership_cases() {
         Err(Error::NotFound(_))
     ));
     // The failures changed nothing.
-    assert_eq!(k.player_row("dst").await.unwrap().membership_pay_fen, 10000);
+    assert_eq!(k.player_row("dst").await.unwrap().membership_pay_fen, 18000);
     let (log, _) = k
         .audit_log(
             &w.sup,
@@ -896,8 +934,8 @@ async fn transfer_membership_cases() {
         )
         .await
         .unwrap();
-    assert_eq!(log.len(), 1);
-    assert_eq!(log[0].target, "src->dst");
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[2].target, "src->dst");
     w.db.finish().await;
 }
 
