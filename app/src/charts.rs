@@ -197,13 +197,22 @@ pub fn BarChart(
 }
 
 /// A CSV file as a `data:` URL for `<a download>`: RFC 4180 quoting, a BOM
-/// so spreadsheet programs read the Chinese right, CRLF line ends.
+/// so spreadsheet programs read the Chinese right, CRLF line ends. A text
+/// cell that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a
+/// tab or CR first: a server named `=HYPERLINK(…)`) gets a leading `'`, so
+/// it stays text; numbers are left as they are.
 pub fn csv_href(headers: &[String], rows: &[Vec<String>]) -> String {
     fn field(f: &str) -> String {
+        let formula = f.starts_with(['=', '+', '-', '@', '\t', '\r']) && f.parse::<f64>().is_err();
+        let f = if formula {
+            format!("'{f}")
+        } else {
+            f.to_owned()
+        };
         if f.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", f.replace('"', "\"\""))
         } else {
-            f.to_owned()
+            f
         }
     }
     let mut text = String::from("\u{FEFF}");
@@ -263,7 +272,11 @@ mod tests {
     fn csv_quotes_and_encodes() {
         let href = csv_href(
             &["账号".into(), "note".into()],
-            &[vec!["a,b".into(), "say \"hi\"".into()]],
+            &[
+                vec!["a,b".into(), "say \"hi\"".into()],
+                vec!["=HYPERLINK(\"x\")".into(), "-12.5".into()],
+                vec!["@SUM(A1)".into(), "+1".into()],
+            ],
         );
         let body = href.strip_prefix("data:text/csv;charset=utf-8,").unwrap();
         let mut bytes = Vec::new();
@@ -280,6 +293,10 @@ mod tests {
             }
         }
         let text = String::from_utf8(bytes).unwrap();
-        assert_eq!(text, "\u{FEFF}账号,note\r\n\"a,b\",\"say \"\"hi\"\"\"\r\n");
+        assert_eq!(
+            text,
+            "\u{FEFF}账号,note\r\n\"a,b\",\"say \"\"hi\"\"\"\r\n\
+             \"'=HYPERLINK(\"\"x\"\")\",-12.5\r\n'@SUM(A1),+1\r\n"
+        );
     }
 }

@@ -15,6 +15,8 @@ pub enum ApiError {
     /// The body was over this many MiB.
     TooLarge(usize),
     NoRoute,
+    /// The path exists, for other methods than this one (named).
+    NoMethod(String),
 }
 
 impl From<domain::Error> for ApiError {
@@ -51,6 +53,12 @@ impl IntoResponse for ApiError {
                 StatusCode::NOT_FOUND,
                 "接口不存在",
                 "no such endpoint".to_owned(),
+            ),
+            // API.md's failures have no 405: a 404 that says why.
+            ApiError::NoMethod(method) => body(
+                StatusCode::NOT_FOUND,
+                "接口不存在",
+                format!("no such endpoint for {method}: this path takes another method"),
             ),
             ApiError::Domain(e) => match e {
                 Invalid { field, message } => body(

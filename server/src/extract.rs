@@ -119,7 +119,8 @@ where
 }
 
 /// The staff member behind `Authorization: Bearer …`, the `token` query
-/// parameter, or the panel's session cookie.
+/// parameter, or the panel's session cookie. A player's chat token here is
+/// a 403 (API.md: a valid token of the wrong role).
 pub struct AuthStaff {
     pub principal: domain::Principal,
     pub staff: domain::staff::Staff,
@@ -135,7 +136,19 @@ impl FromRequestParts<AppState> for AuthStaff {
         let token = explicit_token(parts)
             .or_else(|| app::auth::ssr::session_token(&parts.headers))
             .ok_or_else(missing_token)?;
-        let (mut principal, staff) = state.kefu.authenticate(&token).await?;
+        let (mut principal, staff) = match state.kefu.authenticate(&token).await {
+            Ok(found) => found,
+            // A valid player token is the wrong role, not a bad token.
+            Err(e) => {
+                if state.kefu.authenticate_player(&token).await.is_ok() {
+                    return Err(domain::Error::Forbidden(
+                        "this needs a staff account; a player token was sent".to_owned(),
+                    )
+                    .into());
+                }
+                return Err(e.into());
+            }
+        };
         principal.ip = app::auth::ssr::client_ip(parts);
         Ok(AuthStaff { principal, staff })
     }

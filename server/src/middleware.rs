@@ -26,14 +26,16 @@ pub async fn client_ip(mut req: Request, next: Next) -> Response {
 
 /// A state-changing request that carries the session cookie must come from a
 /// page of this site: its `Origin` (or, failing that, `Referer`) must name
-/// the host the request was sent to. Requests authenticated by a bearer
-/// token carry no ambient credentials and are not checked.
+/// the host the request was sent to. So must every state-changing call of a
+/// server function (`/sfn/…`), cookie or not: only the panel's own pages call
+/// them, and a page elsewhere must not sign a browser in to an account of
+/// its choosing (or out). Requests authenticated by a bearer token carry no
+/// ambient credentials and are not checked.
 pub async fn origin_check(req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe
-        && app::auth::ssr::session_token(req.headers()).is_some()
-        && !same_origin(req.headers())
-    {
+    let ambient = app::auth::ssr::session_token(req.headers()).is_some()
+        || req.uri().path().starts_with("/sfn/");
+    if !safe && ambient && !same_origin(req.headers()) {
         return ApiError::Domain(domain::Error::Forbidden(
             "cross-origin request refused".to_owned(),
         ))
@@ -82,6 +84,12 @@ pub fn announced_over(headers: &HeaderMap, limit: usize) -> bool {
 /// The API's answer for a path it does not have.
 pub async fn api_not_found() -> Response {
     ApiError::NoRoute.into_response()
+}
+
+/// The API's answer for a path it has, called with a method it does not
+/// serve there (the API's envelope instead of axum's empty 405).
+pub async fn api_wrong_method(method: Method) -> Response {
+    ApiError::NoMethod(method.to_string()).into_response()
 }
 
 #[cfg(test)]

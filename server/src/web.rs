@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let api = api::router()
         .fallback(crate::middleware::api_not_found)
+        .method_not_allowed_fallback(crate::middleware::api_wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(crate::middleware::api_body_limit))
         // Images have a limit of their own (after the layers above, so

@@ -85,6 +85,24 @@ async fn player_tokens_need_the_api_key_and_an_existing_account() {
         )
         .await;
     assert_eq!(st, 403, "{v}");
+    // And the other way round: a player's token on the staff side is the
+    // wrong role (403), not a bad token (401).
+    let (st, v) = s
+        .post(
+            "/api/cs/send_message",
+            &player,
+            json!({"session_id": "x", "content": "hi"}),
+        )
+        .await;
+    assert_eq!(st, 403, "{v}");
+    let (st, v) = s
+        .post(
+            "/api/cs/send_message",
+            "garbage",
+            json!({"session_id": "x", "content": "hi"}),
+        )
+        .await;
+    assert_eq!(st, 401, "{v}");
     s.stop().await;
 }
 
@@ -699,7 +717,8 @@ async fn the_http_fallback_sends_and_reads_the_same_messages() {
             json!({"account": "zhao.yun", "amount": 30, "duration": 30}),
         )
         .await;
-    assert_eq!(st, 401);
+    // A player's token is valid but of the wrong role (API.md: 403).
+    assert_eq!(st, 403);
     s.stop().await;
 }
 

@@ -173,6 +173,24 @@ async fn server_function_from_another_origin_is_refused() {
     assert_eq!(r.status(), 403);
     let (st, _, _) = get(&s, "/", Some(&cookie)).await;
     assert_eq!(st, 200, "still signed in");
+    // Signing in from another site's page (no cookie yet) is refused too: a
+    // page elsewhere cannot sign the browser in to an account it chose.
+    for origin in [Some("http://evil.example"), None] {
+        let mut req = s
+            .http
+            .post(s.url("/sfn/login"))
+            .header("accept", "application/json")
+            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)]);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 403, "{origin:?}");
+        assert!(
+            r.headers().get("set-cookie").is_none(),
+            "{origin:?}: no session handed out"
+        );
+    }
     s.stop().await;
 }
 
