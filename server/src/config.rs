@@ -102,7 +102,7 @@ pub struct ServeOptions {
     #[arg(long, env = "KEFU_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
     /// The game backend's key for `POST /api/chat/user_token` (header
-    /// `X-Api-Key`). Unset: player chat tokens can only come from the panel.
+    /// `X-Api-Key`). Default: generated once into `<data dir>/api_key`.
     #[arg(long, env = "KEFU_API_KEY", hide_env_values = true, global = true)]
     pub api_key: Option<String>,
     /// Base URL of the browser service the system page watches (seed 000

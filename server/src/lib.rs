@@ -193,7 +193,7 @@ async fn serve(common: &Common, options: ServeOptions) -> Result<(), StartError>
         AppState {
             kefu: kefu.clone(),
             leptos_options,
-            api_key: options.api_key.clone(),
+            api_key: Some(api_key(&common.data_dir, options.api_key.as_deref())?),
             ws_idle: std::time::Duration::from_secs(options.ws_idle_secs),
         },
         listener,
@@ -203,6 +203,20 @@ async fn serve(common: &Common, options: ServeOptions) -> Result<(), StartError>
     kefu.store().close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The game backend's key for player chat tokens: the configured one, or
+/// one generated once into `<data dir>/api_key` (DESIGN.md "Configuration"),
+/// which the operator hands to the game backend.
+fn api_key(data_dir: &std::path::Path, configured: Option<&str>) -> Result<String, StartError> {
+    match configured.map(str::trim) {
+        Some(key) if !key.is_empty() => Ok(key.to_owned()),
+        _ => {
+            let key = domain::secrets::load_or_create(data_dir, "api_key")?;
+            tracing::info!(file = %data_dir.join("api_key").display(), "the game backend's API key (KEFU_API_KEY) is in this file");
+            Ok(key)
+        }
+    }
 }
 
 /// Deletes the uploads nobody sent (`domain::uploads`), at start and then
@@ -293,4 +307,24 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_api_key_is_the_configured_one_or_one_generated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            super::api_key(dir.path(), Some(" given ")).unwrap(),
+            "given"
+        );
+        assert!(!dir.path().join("api_key").exists());
+        let made = super::api_key(dir.path(), None).unwrap();
+        assert!(made.len() >= 32, "{made}");
+        assert_eq!(super::api_key(dir.path(), Some("")).unwrap(), made);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("api_key")).unwrap(),
+            made
+        );
+    }
 }
