@@ -21,18 +21,26 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;
 
-/// A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten.
+/// A "nice" upper bound for an axis with gridlines at its quarters: four
+/// times a round step (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of
+/// ten, and at least 1), so every gridline's label is exact in
+/// [`short_number`]'s one decimal and counts never get fractional lines.
 pub fn nice_max(max: f64) -> f64 {
-    if max.is_nan() || max <= 0.0 {
-        return 1.0;
+    let quarter = if max.is_nan() || max <= 0.0 {
+        0.0
+    } else {
+        max / 4.0
+    };
+    if quarter <= 1.0 {
+        return 4.0;
     }
-    let pow = 10f64.powf(max.log10().floor());
-    for step in [1.0, 2.0, 5.0, 10.0] {
-        if step * pow >= max {
-            return step * pow;
+    let pow = 10f64.powf(quarter.log10().floor());
+    for step in [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0] {
+        if step * pow >= quarter {
+            return 4.0 * step * pow;
         }
     }
-    10.0 * pow
+    40.0 * pow
 }
 
 /// Short axis numbers: 1200 → "1.2k", 3000000 → "3M".
@@ -259,10 +267,35 @@ mod tests {
 
     #[test]
     fn axis_bounds_are_round() {
-        assert_eq!(nice_max(0.0), 1.0);
-        assert_eq!(nice_max(7.0), 10.0);
-        assert_eq!(nice_max(130.0), 200.0);
-        assert_eq!(nice_max(4999.0), 5000.0);
+        assert_eq!(nice_max(0.0), 4.0);
+        assert_eq!(nice_max(1.0), 4.0);
+        assert_eq!(nice_max(7.0), 8.0);
+        assert_eq!(nice_max(130.0), 160.0);
+        assert_eq!(nice_max(4999.0), 6000.0);
+        assert_eq!(nice_max(10_000.0), 10_000.0);
+        // Every gridline of every bound reads exactly.
+        for max in [
+            0.0, 1.0, 3.0, 7.0, 13.0, 99.0, 130.0, 777.0, 4999.0, 12_345.0, 987_654.0,
+        ] {
+            let top = nice_max(max);
+            assert!(top >= max, "{max}");
+            for k in 0..=4 {
+                let v = top * f64::from(k) / 4.0;
+                let shown = short_number(v);
+                let (digits, scale) = match shown.strip_suffix('k') {
+                    Some(d) => (d, 1e3),
+                    None => match shown.strip_suffix('M') {
+                        Some(d) => (d, 1e6),
+                        None => (shown.as_str(), 1.0),
+                    },
+                };
+                let read: f64 = digits.parse().unwrap();
+                assert!(
+                    (read * scale - v).abs() < 1e-6,
+                    "{max}: {v} shown as {shown}"
+                );
+            }
+        }
         assert_eq!(short_number(1200.0), "1.2k");
         assert_eq!(short_number(3_000_000.0), "3M");
         assert_eq!(short_number(12.5), "12.5");
