@@ -1655,3 +1655,36 @@ async fn reading_clearing_and_writing_one_chat_at_once_keep_the_count_true() {
     }
     w.db.finish().await;
 }
+
+/// `get_sessions` (API.md): the waiting chats first, longest wait first;
+/// then every other chat by its newest activity, ended or not.
+#[tokio::test]
+async fn the_session_list_is_pending_first_then_newest_activity() {
+    let w = world(1).await;
+    let a = w.agents[0].clone();
+    let mut ids = Vec::new();
+    for p in ["liu.bei", "guan.yu", "zhang.fei", "zhao.yun"] {
+        ids.push(w.kefu.create_session(p).await.unwrap().session_id);
+    }
+    for id in &ids[..3] {
+        w.kefu.accept_session(&a, id, None).await.unwrap();
+    }
+    w.kefu.end_session(&a, &ids[0]).await.unwrap();
+    // liu.bei's chat (ended) was active last, then zhang.fei's, then guan.yu's.
+    for (id, at) in [(&ids[0], 3_000), (&ids[1], 1_000), (&ids[2], 2_000)] {
+        sqlx::query("UPDATE chat_sessions SET last_message_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at as i64)
+            .execute(w.kefu.store().pool())
+            .await
+            .unwrap();
+    }
+    let page = w.kefu.chat_sessions(&a, None, None, false).await.unwrap();
+    let order: Vec<&str> = page
+        .sessions
+        .iter()
+        .map(|s| s.user_account.as_str())
+        .collect();
+    assert_eq!(order, ["zhao.yun", "liu.bei", "zhang.fei", "guan.yu"]);
+    w.db.finish().await;
+}
