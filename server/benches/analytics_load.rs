@@ -170,6 +170,7 @@ async fn main() {
             .build(),
         api_key: None,
         ws_idle: server::chat::IDLE_TIMEOUT,
+        trusted_proxies: Default::default(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::launch(state, listener, async {

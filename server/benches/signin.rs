@@ -59,6 +59,7 @@ async fn main() {
         leptos_options: LeptosOptions::builder().output_name("kefu").build(),
         api_key: None,
         ws_idle: server::chat::IDLE_TIMEOUT,
+        trusted_proxies: Default::default(),
     };
     tokio::spawn(server::launch(state, listener, std::future::pending()));
     let http = reqwest::Client::new();

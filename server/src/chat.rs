@@ -20,6 +20,8 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
+use axum::Extension;
+use domain::auth::ClientIp;
 use domain::chat::hub::{Hub, Outbox, Peer};
 use domain::chat::{error_code, Actor};
 use domain::{Error, Kefu, Principal};
@@ -65,8 +67,20 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
     uri: Uri,
     headers: HeaderMap,
+    ip: Option<Extension<ClientIp>>,
 ) -> Response {
-    let auth = authenticate(&state.kefu, &uri, &headers).await;
+    let mut auth = authenticate(&state.kefu, &uri, &headers).await;
+    // What staff do over the socket (clearing a chat) is audited with the
+    // address it came from, as over HTTP.
+    if let (
+        Ok(Authed {
+            who: Who::Staff(p), ..
+        }),
+        Some(Extension(ClientIp(ip))),
+    ) = (&mut auth, ip)
+    {
+        p.ip = ip;
+    }
     ws.max_message_size(HARD_LIMIT)
         .max_frame_size(HARD_LIMIT)
         .read_buffer_size(4096)

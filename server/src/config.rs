@@ -109,6 +109,18 @@ pub struct ServeOptions {
     /// §6), e.g. `http://10.0.0.5:8888`. Unset: the page says so.
     #[arg(long, env = "KEFU_BROWSER_SERVICE_URL", global = true)]
     pub browser_service_url: Option<String>,
+    /// Reverse proxies in front of Kefu: addresses or CIDR ranges,
+    /// comma-separated. A request from one of them counts as coming from the
+    /// address its `X-Forwarded-For` names (the nearest that is not itself a
+    /// trusted proxy), for the sign-in limits and the audit log. Default:
+    /// none (the TCP peer is the client; the header is ignored).
+    #[arg(
+        long,
+        env = "KEFU_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<String>,
     /// Seconds a chat socket may stay silent before it is closed (clients
     /// ping every 30 s).
     #[arg(

@@ -34,6 +34,8 @@ pub struct AppState {
     pub api_key: Option<String>,
     /// `KEFU_WS_IDLE_SECS`: a chat socket silent this long is closed.
     pub ws_idle: std::time::Duration,
+    /// `KEFU_TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: std::sync::Arc<[ipnet::IpNet]>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -194,6 +196,9 @@ async fn serve(common: &Common, options: ServeOptions) -> Result<(), StartError>
             kefu: kefu.clone(),
             leptos_options,
             api_key: Some(api_key(&common.data_dir, options.api_key.as_deref())?),
+            trusted_proxies: middleware::parse_proxies(&options.trusted_proxies)
+                .map_err(StartError)?
+                .into(),
             ws_idle: std::time::Duration::from_secs(options.ws_idle_secs),
         },
         listener,

@@ -1,27 +1,77 @@
 //! Request middleware: the client address, the Origin check on the browser's
 //! state-changing requests, and the API's body-size answer.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use ipnet::IpNet;
+
 use crate::error::ApiError;
 use crate::extract::MAX_BODY;
+use crate::AppState;
 
-/// Records the peer address as [`domain::auth::ClientIp`] for throttling and
-/// the audit log. Kefu listens on loopback or behind a proxy the operator
-/// runs; `X-Forwarded-For` is not trusted, so a client cannot pick its key.
-pub async fn client_ip(mut req: Request, next: Next) -> Response {
+/// Records the client's address as [`domain::auth::ClientIp`] for the
+/// sign-in limits and the audit log: the TCP peer, unless the peer is one of
+/// the operator's reverse proxies (`KEFU_TRUSTED_PROXIES`), in which case
+/// [`client_address`] reads `X-Forwarded-For`. A client can never pick its
+/// own key: the header counts only when a trusted proxy sent it.
+pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| client_address(c.0.ip(), req.headers(), &state.trusted_proxies).to_string())
         .unwrap_or_else(|| "unknown".to_owned());
     req.extensions_mut().insert(domain::auth::ClientIp(ip));
     next.run(req).await
+}
+
+/// Who sent a request that reached Kefu from `peer`. Each proxy appends the
+/// address it heard from to `X-Forwarded-For`, so the list is read from its
+/// end: past every trusted proxy, the first address that is not one is the
+/// client. What cannot be read stops the walk at the last trusted hop.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// `KEFU_TRUSTED_PROXIES`: addresses (a single host) or CIDR ranges.
+pub fn parse_proxies(entries: &[String]) -> Result<Vec<IpNet>, String> {
+    entries
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.parse::<IpNet>()
+                .or_else(|_| e.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    format!("KEFU_TRUSTED_PROXIES: `{e}` is not an IP address or CIDR range")
+                })
+        })
+        .collect()
 }
 
 /// A state-changing request that carries the session cookie must come from a
@@ -107,6 +157,41 @@ mod tests {
             h.insert(header::REFERER, HeaderValue::from_str(r).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_a_trusted_proxy_forwarded_it() {
+        let trusted = parse_proxies(&["10.0.0.0/8".into(), " 192.168.1.5 ".into()]).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let forwarded = |list: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in list {
+                h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+            }
+            h
+        };
+        // No proxy configured, or a peer that is not one: the header is ignored.
+        let h = forwarded(&["6.6.6.6"]);
+        assert_eq!(client_address(ip("10.1.2.3"), &h, &[]), ip("10.1.2.3"));
+        assert_eq!(client_address(ip("8.8.8.8"), &h, &trusted), ip("8.8.8.8"));
+        // Through one proxy, then through two (both trusted).
+        assert_eq!(client_address(ip("10.1.2.3"), &h, &trusted), ip("6.6.6.6"));
+        let h = forwarded(&["6.6.6.6, 192.168.1.5"]);
+        assert_eq!(client_address(ip("10.1.2.3"), &h, &trusted), ip("6.6.6.6"));
+        // A client's own X-Forwarded-For in front is not believed: the
+        // nearest untrusted hop is the client.
+        let h = forwarded(&["1.1.1.1", "7.7.7.7"]);
+        assert_eq!(client_address(ip("10.1.2.3"), &h, &trusted), ip("7.7.7.7"));
+        // Garbage stops the walk at the last trusted hop; no header, the proxy.
+        let h = forwarded(&["1.1.1.1, not-an-ip, 10.9.9.9"]);
+        assert_eq!(client_address(ip("10.1.2.3"), &h, &trusted), ip("10.9.9.9"));
+        assert_eq!(
+            client_address(ip("10.1.2.3"), &HeaderMap::new(), &trusted),
+            ip("10.1.2.3")
+        );
+        assert!(parse_proxies(&["10.0.0.0/33".into()])
+            .unwrap_err()
+            .contains("`10.0.0.0/33`"));
     }
 
     #[test]

@@ -81,7 +81,10 @@ pub fn router(state: AppState) -> Router {
             app::shell,
         ))
         .layer(middleware::from_fn(crate::middleware::origin_check))
-        .layer(middleware::from_fn(crate::middleware::client_ip))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::client_ip,
+        ))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

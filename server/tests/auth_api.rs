@@ -246,6 +246,44 @@ async fn rate_limited_with_retry_after() {
     s.stop().await;
 }
 
+/// Behind the operator's proxy every request comes from its address: the
+/// limit per address must count the clients `X-Forwarded-For` names, or one
+/// client's wrong passwords would lock everyone out. Without the proxy
+/// configured, the header counts for nothing.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
+    let login = |s: &TestServer, from: &str, user: String, password: &str| {
+        s.http
+            .post(s.url("/api/admin/login"))
+            .header("x-forwarded-for", from)
+            .json(&json!({"username": user, "password": password}))
+            .send()
+    };
+    for (s, proxied) in [
+        (TestServer::start_behind_proxy().await, true),
+        (TestServer::start().await, false),
+    ] {
+        // 20 wrong passwords (different usernames) from one client.
+        for i in 0..20 {
+            let r = login(&s, "6.6.6.6", format!("nobody{i}"), "wrong-password")
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401);
+        }
+        let r = login(&s, "6.6.6.6", "nobody".into(), "wrong-password")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429, "proxied: {proxied}");
+        // Another client signs in, if the proxy is trusted.
+        let r = login(&s, "7.7.7.7", "admin".into(), ADMIN_PASSWORD)
+            .await
+            .unwrap();
+        let expected = if proxied { 200 } else { 429 };
+        assert_eq!(r.status(), expected, "proxied: {proxied}");
+        s.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn me_refresh_logout() {
     let s = TestServer::start().await;

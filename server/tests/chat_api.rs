@@ -478,6 +478,14 @@ async fn a_conversation_over_sockets_with_every_frame_type() {
         )
         .await;
     assert!(matches!(f, ServerFrame::ChatHistoryCleared(_)));
+    // Audited with the address the socket came from, as over HTTP.
+    let (ip,): (String,) =
+        sqlx::query_as("SELECT ip FROM audit_log WHERE action = 'chat.clear' AND target = $1")
+            .bind(&session)
+            .fetch_one(s.kefu.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(ip, "127.0.0.1");
     let (st, v) = s
         .post(
             "/api/chat/get_history",

@@ -33,15 +33,21 @@ impl TestServer {
 
     /// A server whose chat sockets close after `idle` of silence.
     pub async fn start_with_idle(idle: std::time::Duration) -> Self {
-        Self::start_with(idle, "target/site").await
+        Self::start_with(idle, "target/site", &[]).await
     }
 
     /// A server that serves its site (`/pkg`) from `site_root`.
     pub async fn start_with_site(site_root: &str) -> Self {
-        Self::start_with(server::chat::IDLE_TIMEOUT, site_root).await
+        Self::start_with(server::chat::IDLE_TIMEOUT, site_root, &[]).await
     }
 
-    async fn start_with(idle: std::time::Duration, site_root: &str) -> Self {
+    /// A server behind a reverse proxy on loopback (`KEFU_TRUSTED_PROXIES`):
+    /// the test's requests are the proxy's.
+    pub async fn start_behind_proxy() -> Self {
+        Self::start_with(server::chat::IDLE_TIMEOUT, "target/site", &["127.0.0.1"]).await
+    }
+
+    async fn start_with(idle: std::time::Duration, site_root: &str, proxies: &[&str]) -> Self {
         let db = TestStore::new().await;
         let kefu = Kefu::new(
             db.store.clone(),
@@ -69,6 +75,11 @@ impl TestServer {
                 .build(),
             api_key: Some(API_KEY.to_owned()),
             ws_idle: idle,
+            trusted_proxies: server::middleware::parse_proxies(
+                &proxies.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            )
+            .unwrap()
+            .into(),
         };
         let task = tokio::spawn(server::launch(state, listener, async {
             let _ = stopped.await;
