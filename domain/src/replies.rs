@@ -60,6 +60,15 @@ impl Kefu {
             ));
         }
         let owner = (!team).then_some(who.id);
+        // The checks and the insert under one lock: two adds at once (a
+        // double click) must not both pass them.
+        let mut tx = self
+            .store()
+            .begin_write_holding(&format!(
+                "replies:{}",
+                owner.map_or("team".to_owned(), |id| id.to_string())
+            ))
+            .await?;
         let (count, same): (i64, i64) = sqlx::query_as(
             "SELECT CAST(COUNT(*) AS BIGINT), \
                     CAST(COALESCE(SUM(CASE WHEN content = $2 THEN 1 ELSE 0 END), 0) AS BIGINT) \
@@ -67,7 +76,7 @@ impl Kefu {
         )
         .bind(owner)
         .bind(content)
-        .fetch_one(self.store().pool())
+        .fetch_one(&mut *tx)
         .await?;
         if same > 0 {
             return Err(Error::Conflict(
@@ -86,8 +95,9 @@ impl Kefu {
         .bind(owner)
         .bind(content)
         .bind(now_ms())
-        .fetch_one(self.store().pool())
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(QuickReply {
             id,
             content: content.to_owned(),

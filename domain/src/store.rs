@@ -315,6 +315,24 @@ impl Store {
         })
     }
 
+    /// A write transaction that also holds `key` until it ends, for a count
+    /// and an insert that must not race (a bound, a duplicate check): on
+    /// PostgreSQL an advisory lock on the key; SQLite's write lock
+    /// (`BEGIN IMMEDIATE`) already puts every writer in turn.
+    pub async fn begin_write_holding(
+        &self,
+        key: &str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// The SQLite database file, when the store is one (not in memory).
     pub fn sqlite_file(&self) -> Option<&Path> {
         self.sqlite_file.as_deref()

@@ -24,7 +24,6 @@
 //!   is deleted after a day ([`UNSENT_KEPT_MS`]; the server sweeps hourly).
 
 use crate::chat::Actor;
-use crate::store::Backend;
 use crate::time::now_ms;
 use crate::{Error, Kefu, Result};
 use protocol::chat::{upload_url, Uploaded};
@@ -100,13 +99,10 @@ impl Kefu {
         // The count and the insert under one lock, so uploads made at the
         // same moment cannot pass the bound together: SQLite's write lock
         // (`BEGIN IMMEDIATE`), on PostgreSQL a lock on the uploader.
-        let mut tx = self.store().begin_write().await?;
-        if self.store().backend() == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(format!("upload:{kind}:{who}"))
-                .execute(&mut *tx)
-                .await?;
-        }
+        let mut tx = self
+            .store()
+            .begin_write_holding(&format!("upload:{kind}:{who}"))
+            .await?;
         let (recent, oldest): (i64, Option<i64>) = sqlx::query_as(
             "SELECT CAST(COUNT(*) AS BIGINT), MIN(created_at) FROM uploads \
              WHERE uploader_type = $1 AND uploader = $2 AND created_at > $3",

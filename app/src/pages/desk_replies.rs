@@ -82,7 +82,10 @@ pub fn QuickReplies(draft: RwSignal<String>, admin: bool) -> AnyView {
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        add.dispatch((text.get_untracked(), team.get_untracked()));
+        // A second click while the first is on its way would add it twice.
+        if !add.pending().get_untracked() {
+            add.dispatch((text.get_untracked(), team.get_untracked()));
+        }
     };
     view! {
         <div class="quick-replies">
@@ -107,7 +110,8 @@ pub fn QuickReplies(draft: RwSignal<String>, admin: bool) -> AnyView {
                                 {t!(i18n, chat.replies_for_team)}
                             </label>
                         })}
-                        <button type="submit" class="button" data-testid="reply-save">{t!(i18n, chat.replies_add)}</button>
+                        <button type="submit" class="button" data-testid="reply-save"
+                            disabled=move || add.pending().get()>{t!(i18n, chat.replies_add)}</button>
                     </form>
                     {move || error.get().map(|e| view! { <p class="form-error" role="alert" data-testid="reply-error">{e}</p> })}
                 </div>
