@@ -83,8 +83,8 @@ pub async fn fill(store: &Store, players: usize) -> Result<DemoSummary> {
     for i in 0..players {
         let surname = SURNAMES[rng.gen_range(0..SURNAMES.len())];
         let account = format!("{surname}{:05}", i + 1);
-        accounts.push(account.clone());
         let register_at = now - rng.gen_range(0..730) * DAY_MS - rng.gen_range(0..DAY_MS);
+        accounts.push((account.clone(), register_at));
         let platform = [1, 1, 1, 2, 2, 3, -1][rng.gen_range(0..7)];
         let server = if rng.gen_bool(0.95) {
             SERVERS[rng.gen_range(0..SERVERS.len())]
@@ -193,7 +193,7 @@ const FOLLOW_UPS: &[&str] = &["好的，谢谢", "可以了，感谢！", "还�
 async fn fill_chats(
     store: &Store,
     rng: &mut StdRng,
-    accounts: &[String],
+    accounts: &[(String, i64)],
     now: i64,
 ) -> Result<(usize, usize)> {
     let mut agents = Vec::new();
@@ -205,7 +205,7 @@ async fn fill_chats(
     let mut chats = 0;
     let mut total = 0;
     let mut tx = store.begin_write().await?;
-    for account in accounts.iter().step_by(20) {
+    for (account, register_at) in accounts.iter().step_by(20) {
         let roll = rng.gen_range(0..100);
         let status = match roll {
             0..=59 => "ended",
@@ -218,6 +218,8 @@ async fn fill_chats(
         } else {
             now - rng.gen_range(1..90) * 60_000
         };
+        // Never before the player registered (nor in the future).
+        let created = created.max(register_at + 60_000).min(now - 1_000);
         // (sender type, sender, text) in order.
         let mut lines: Vec<(&str, String, String)> = vec![(
             "user",

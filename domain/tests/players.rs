@@ -1176,6 +1176,15 @@ async fn demo_data_fills_an_empty_database_consistently() {
     .await
     .unwrap();
     assert_eq!(bad, 0);
+    // No chat began before its player registered.
+    let (early,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM chat_sessions s JOIN players p ON p.account = s.account \
+         WHERE s.created_at < p.register_at",
+    )
+    .fetch_one(k.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(early, 0);
     let (messages,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM chat_messages")
         .fetch_one(k.store().pool())
         .await
