@@ -119,6 +119,12 @@ pub fn reason_text(locale: Locale, detail: &str) -> Option<String> {
             td_string!(locale, reason.reply_exists).to_string()
         }
         "no such quick reply" => td_string!(locale, reason.reply_missing).to_string(),
+        "this needs a staff account; a player token was sent" => {
+            td_string!(locale, reason.staff_token_needed).to_string()
+        }
+        "this player has no chat in the queue or with you" => {
+            td_string!(locale, reason.not_your_player).to_string()
+        }
         "must be the id of an image you uploaded for this chat" => {
             td_string!(locale, reason.image_not_yours).to_string()
         }
@@ -150,6 +156,12 @@ fn pattern(locale: Locale, detail: &str) -> Option<String> {
     }
     if let Some(x) = slot(detail, "must be at most {} characters") {
         return Some(td_string!(locale, reason.at_most_chars, x = x).to_string());
+    }
+    if let Some(x) = slot(
+        detail,
+        "`{}` is reserved (its URL belongs to another endpoint)",
+    ) {
+        return Some(td_string!(locale, reason.reserved_account, x = x).to_string());
     }
     if let Some(x) = slot(detail, "`{}` is not a player field") {
         return Some(td_string!(locale, reason.not_player_field, x = x).to_string());
