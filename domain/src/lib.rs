@@ -40,6 +40,8 @@ pub struct KefuInner {
     pub clock: time::BusinessClock,
     /// Who is connected to the chat, with their outboxes.
     pub hub: chat::hub::Hub,
+    /// How fast each person may send chat messages over HTTP.
+    pub(crate) http_sends: chat::rate::SendRate,
     /// Auto-accept runs one at a time.
     pub dispatching: tokio::sync::Mutex<()>,
     /// A background auto-accept run is waiting to start (it will see any
@@ -61,6 +63,7 @@ impl Kefu {
             throttle: auth::throttle::LoginThrottle::default(),
             clock,
             hub: chat::hub::Hub::new(),
+            http_sends: chat::rate::SendRate::default(),
             dispatching: tokio::sync::Mutex::new(()),
             dispatch_waiting: std::sync::atomic::AtomicBool::new(false),
             writer: std::sync::OnceLock::new(),
@@ -71,6 +74,15 @@ impl Kefu {
 
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// One chat message sent over HTTP by `who` (see [`chat::rate`]).
+    pub fn take_http_send(&self, who: &chat::Actor) -> Result<()> {
+        let key = match who {
+            chat::Actor::Player(account) => format!("player:{account}"),
+            chat::Actor::Staff(p) => format!("staff:{}", p.id),
+        };
+        self.0.http_sends.take(&key)
     }
 
     pub fn tokens(&self) -> &auth::token::TokenKeys {

@@ -1688,3 +1688,31 @@ async fn the_session_list_is_pending_first_then_newest_activity() {
     assert_eq!(order, ["zhao.yun", "liu.bei", "zhang.fei", "guan.yu"]);
     w.db.finish().await;
 }
+
+/// The same quick reply added twice at once (a double click): one is kept,
+/// the other is told it is in the list already.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_reply_added_twice_at_once_is_kept_once() {
+    let w = world(1).await;
+    let a = w.agents[0].clone();
+    for round in 0..5 {
+        let text = format!("稍等，我帮您查一下 {round}");
+        let adds: Vec<_> = (0..6)
+            .map(|_| {
+                let (kefu, a, text) = (w.kefu.clone(), a.clone(), text.clone());
+                tokio::spawn(async move { kefu.add_quick_reply(&a, &text, false).await })
+            })
+            .collect();
+        let mut kept = 0;
+        for add in adds {
+            match add.await.unwrap() {
+                Ok(_) => kept += 1,
+                Err(Error::Conflict(_)) => {}
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+        }
+        assert_eq!(kept, 1, "round {round}");
+    }
+    assert_eq!(w.kefu.quick_replies(&a).await.unwrap().len(), 5);
+    w.db.finish().await;
+}

@@ -504,8 +504,6 @@ pub mod codes {
     pub const PERMISSION_DENIED: &str = "PERMISSION_DENIED";
     pub const RATE_LIMIT_EXCEEDED: &str = "RATE_LIMIT_EXCEEDED";
     pub const SERVER_ERROR: &str = "SERVER_ERROR";
-    /// Extension: the chat's state forbids it (accepted by someone else, ended).
-    pub const CONFLICT: &str = "CONFLICT";
 }
 
 #[cfg(test)]

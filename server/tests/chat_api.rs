@@ -210,7 +210,9 @@ async fn a_conversation_over_sockets_with_every_frame_type() {
             |_| false,
         )
         .await;
-    assert_eq!(error_code(&f), "CONFLICT");
+    // The chat's state forbids it: seed 000's code, the reason in the message.
+    assert_eq!(error_code(&f), "PERMISSION_DENIED");
+    assert!(matches!(&f, ServerFrame::Error(e) if e.error_message == "accept the chat first"));
     let f = desk
         .ask(
             json!({"type": "accept_session", "data": {"session_id": session}}),
@@ -231,7 +233,7 @@ async fn a_conversation_over_sockets_with_every_frame_type() {
             |f| matches!(f, ServerFrame::SessionAccepted(_)),
         )
         .await;
-    assert_eq!(error_code(&f), "CONFLICT");
+    assert_eq!(error_code(&f), "PERMISSION_DENIED");
 
     // The agent answers; both player tabs get it in order after the notice.
     let f = desk
@@ -868,14 +870,21 @@ async fn a_slow_consumer_is_disconnected() {
             started.elapsed() < std::time::Duration::from_secs(30),
             "still connected after {sent} messages"
         );
-        let (st, _) = s
-            .post(
-                "/api/chat/send_message",
-                &player,
-                json!({"session_id": session, "content": big}),
+        // Straight into the domain: the HTTP fallback would hold one player
+        // to 20 messages a second, and the point here is the reader.
+        s.kefu
+            .send_message(
+                &domain::chat::Actor::Player("huang.zhong".into()),
+                &protocol::chat::SendMessageRequest {
+                    session_id: session.clone(),
+                    content: big.clone(),
+                    content_type: None,
+                    client_msg_id: None,
+                },
+                None,
             )
-            .await;
-        assert_eq!(st, 200);
+            .await
+            .unwrap();
         sent += 1;
     }
     // Every message was stored even though the reader fell behind.
@@ -952,5 +961,62 @@ async fn a_silent_socket_is_closed_and_a_pinging_one_is_not() {
     assert!(started.elapsed() > idle * 2);
     pinging.send(json!({"type": "ping", "data": {}})).await;
     assert!(matches!(pinging.next().await, ServerFrame::Pong(_)));
+    s.stop().await;
+}
+
+/// The HTTP fallback sends at a socket's rate per person: a burst of 20,
+/// then 429 with `Retry-After`; a refused message is not stored, and
+/// another player is not held back.
+#[tokio::test]
+async fn http_sends_are_limited_per_person_like_a_socket() {
+    let s = TestServer::start().await;
+    let player = s.player("liu.bei").await;
+    let other = s.player("guan.yu").await;
+    let session = session_of(&s, &player, "liu.bei").await;
+    let send = |i: usize| {
+        s.http
+            .post(s.url("/api/chat/send_message"))
+            .bearer_auth(&player)
+            .json(&json!({"session_id": session, "content": format!("m{i}"), "client_msg_id": format!("c{i}")}))
+            .send()
+    };
+    // The bucket starts full and only fills: the first 20 all pass.
+    for i in 0..20 {
+        assert_eq!(send(i).await.unwrap().status(), 200, "message {i}");
+    }
+    // Twenty more at once: the bucket refills at 20 a second, so most are refused.
+    let answers = futures_util::future::join_all((20..40).map(send)).await;
+    let mut sent = 20;
+    let mut refused = 0;
+    for r in answers {
+        let r = r.unwrap();
+        match r.status().as_u16() {
+            200 => sent += 1,
+            429 => {
+                assert_eq!(r.headers()["retry-after"], "1");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(refused >= 10, "{refused} refused of 20");
+    let (_, v) = s
+        .post(
+            "/api/chat/get_history",
+            &player,
+            json!({"session_id": session, "limit": 100}),
+        )
+        .await;
+    assert_eq!(v["data"]["total"], sent, "{v}");
+    // Someone else sends meanwhile.
+    let theirs = session_of(&s, &other, "guan.yu").await;
+    let (st, v) = s
+        .post(
+            "/api/chat/send_message",
+            &other,
+            json!({"session_id": theirs, "content": "你好"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
     s.stop().await;
 }

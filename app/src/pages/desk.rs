@@ -338,12 +338,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                         error_text(i18n, &e.error_code, &e.error_message),
                     )));
                     // The chat moved under us: show it as it is now.
-                    if [
-                        codes::CONFLICT,
-                        codes::PERMISSION_DENIED,
-                        codes::SESSION_NOT_FOUND,
-                    ]
-                    .contains(&e.error_code.as_str())
+                    if [codes::PERMISSION_DENIED, codes::SESSION_NOT_FOUND]
+                        .contains(&e.error_code.as_str())
                     {
                         needs_refresh.set(true);
                     }
@@ -980,8 +976,8 @@ fn error_text(i18n: I18nContext<Locale>, code: &str, detail: &str) -> String {
         return reason;
     }
     let head = match code {
-        codes::CONFLICT => t_string!(i18n, fail.conflict),
-        codes::PERMISSION_DENIED => t_string!(i18n, fail.forbidden),
+        // A role refusal or the chat's state (taken, ended): the reason says which.
+        codes::PERMISSION_DENIED => t_string!(i18n, fail.refused),
         codes::SESSION_NOT_FOUND => t_string!(i18n, fail.not_found),
         codes::AUTH_FAILED => t_string!(i18n, fail.unauthenticated),
         codes::SERVER_ERROR => t_string!(i18n, fail.internal),

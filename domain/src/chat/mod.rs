@@ -42,6 +42,7 @@ macro_rules! queued_at {
 
 pub mod hub;
 pub mod presence;
+pub mod rate;
 mod sqlite_writer;
 pub(crate) mod writer;
 
@@ -1286,9 +1287,10 @@ pub fn error_code(e: &Error) -> &'static str {
     match e {
         Error::Invalid { .. } => INVALID_MESSAGE,
         Error::Unauthenticated(_) | Error::AccountDisabled => AUTH_FAILED,
-        Error::Forbidden(_) => PERMISSION_DENIED,
         Error::NotFound(_) => SESSION_NOT_FOUND,
-        Error::Conflict(_) => CONFLICT,
+        // Seed 000 has no code of its own for "the chat's state forbids it"
+        // (accepted by someone else, ended); the message says which.
+        Error::Forbidden(_) | Error::Conflict(_) => PERMISSION_DENIED,
         Error::RateLimited { .. } => RATE_LIMIT_EXCEEDED,
         Error::Internal(_) => SERVER_ERROR,
     }

@@ -81,6 +81,7 @@ async fn player_send(
     ApiJson(req): ApiJson<SendMessageRequest>,
 ) -> ApiResult<Json<Success<MessageAck>>> {
     let actor = Actor::Player(who.account);
+    s.kefu.take_http_send(&actor)?;
     Ok(Json(Success::data(
         s.kefu.send_message(&actor, &req, None).await?,
     )))
@@ -125,6 +126,7 @@ async fn staff_send(
     ApiJson(req): ApiJson<SendMessageRequest>,
 ) -> ApiResult<Json<Success<MessageAck>>> {
     let actor = Actor::Staff(who.principal);
+    s.kefu.take_http_send(&actor)?;
     Ok(Json(Success::data(
         s.kefu.send_message(&actor, &req, None).await?,
     )))
