@@ -515,7 +515,7 @@ impl Kefu {
                 .await?;
         let rows = sqlx::query_as::<_, SessionRow>(&format!(
             "SELECT {SESSION_COLS} FROM chat_sessions WHERE {scope} \
-             ORDER BY CASE status WHEN 'pending' THEN 0 ELSE 1 END, \
+             ORDER BY CASE status WHEN 'pending' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, \
              {QUEUE_ORDER}, COALESCE(last_message_at, created_at) DESC, id DESC LIMIT $2 OFFSET $3"
         ))
         .bind(who.id)
