@@ -30,6 +30,8 @@ export default defineConfig({
         KEFU_E2E_AGENT_PASSWORD: process.env.KEFU_E2E_AGENT_PASSWORD ?? "",
         KEFU_API_KEY: process.env.KEFU_E2E_API_KEY ?? "e2e-api-key",
         KEFU_LOG: "warn",
+        // The bench seeds a chat of 10,000 messages over HTTP.
+        KEFU_CHAT_HTTP_RATE: "0",
       },
     },
   ],

@@ -76,6 +76,12 @@ impl Kefu {
         &self.0.store
     }
 
+    /// How many chat messages a second each person may send over HTTP
+    /// (`KEFU_CHAT_HTTP_RATE`; 0: no limit). See [`chat::rate`].
+    pub fn set_http_send_rate(&self, per_second: u32) {
+        self.0.http_sends.set_per_second(per_second);
+    }
+
     /// One chat message sent over HTTP by `who` (see [`chat::rate`]).
     pub fn take_http_send(&self, who: &chat::Actor) -> Result<()> {
         let key = match who {

@@ -103,3 +103,21 @@ export async function deskWithChat(page: Page, account: string, load: "reload" |
   await chatRow(page, "mine", account).click();
   await expect(page.getByTestId("composer")).toBeEnabled();
 }
+
+/**
+ * A player's message over the HTTP chat API, as a client should send it: a
+ * 429 (more than 20 a second from one person) is tried again after its
+ * `Retry-After`. Answers how many times it was refused first.
+ */
+export async function sendOverHttp(request: APIRequestContext, token: string, data: Record<string, string>) {
+  for (let refused = 0; ; refused++) {
+    const r = await request.post("/api/chat/send_message", { headers: { Authorization: `Bearer ${token}` }, data });
+    if (r.status() === 429) {
+      expect(refused, "refused again and again").toBeLessThan(10);
+      await new Promise((done) => setTimeout(done, Number(r.headers()["retry-after"]) * 1000));
+      continue;
+    }
+    expect(r.status(), await r.text()).toBe(200);
+    return refused;
+  }
+}

@@ -121,6 +121,11 @@ pub struct ServeOptions {
         global = true
     )]
     pub trusted_proxies: Vec<String>,
+    /// Chat messages a second each person may send over the HTTP fallback
+    /// (a socket allows 20 frames a second); 0 turns the limit off, for
+    /// tools that seed long chats.
+    #[arg(long, env = "KEFU_CHAT_HTTP_RATE", default_value_t = 20, global = true)]
+    pub chat_http_rate: u32,
     /// Seconds a chat socket may stay silent before it is closed (clients
     /// ping every 30 s).
     #[arg(

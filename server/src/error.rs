@@ -81,7 +81,7 @@ impl IntoResponse for ApiError {
                     let mut r = body(
                         StatusCode::TOO_MANY_REQUESTS,
                         "请求过于频繁",
-                        format!("too many failed attempts; retry after {retry_after_secs} s"),
+                        format!("too many requests; retry after {retry_after_secs} s"),
                     );
                     r.headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

@@ -156,6 +156,7 @@ pub async fn prepare(common: &Common, options: &ServeOptions) -> Result<Kefu, St
     .await
     .map_err(|e| StartError(e.to_string()))?;
     let kefu = Kefu::new(store, secret.as_bytes(), clock);
+    kefu.set_http_send_rate(options.chat_http_rate);
     if let Some(url) = options.browser_service_url.as_deref() {
         if !url.trim().is_empty() {
             let service = browser_service::BrowserService::new(url, browser_service::TIMEOUT)?;
