@@ -22,9 +22,10 @@ const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;
 
 /// A "nice" upper bound for an axis with gridlines at its quarters: four
-/// times a round step (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of
-/// ten, and at least 1), so every gridline's label is exact in
-/// [`short_number`]'s one decimal and counts never get fractional lines.
+/// times a round step (1, 2, 3, 4, 5, 6 or 8 times a power of ten, also
+/// 1.5 and 2.5 times one from 10 on; at least 1), so every gridline's label
+/// is exact in [`short_number`]'s one decimal and counts never get
+/// fractional lines.
 pub fn nice_max(max: f64) -> f64 {
     let quarter = if max.is_nan() || max <= 0.0 {
         0.0
@@ -35,7 +36,11 @@ pub fn nice_max(max: f64) -> f64 {
         return 4.0;
     }
     let pow = 10f64.powf(quarter.log10().floor());
-    for step in [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0] {
+    for step in [1.0f64, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0] {
+        // 1.5 and 2.5 are whole only from 10 on.
+        if pow < 10.0 && step.fract() != 0.0 {
+            continue;
+        }
         if step * pow >= quarter {
             return 4.0 * step * pow;
         }
@@ -281,6 +286,7 @@ mod tests {
             assert!(top >= max, "{max}");
             for k in 0..=4 {
                 let v = top * f64::from(k) / 4.0;
+                assert_eq!(v.fract(), 0.0, "{max}: a line at {v}");
                 let shown = short_number(v);
                 let (digits, scale) = match shown.strip_suffix('k') {
                     Some(d) => (d, 1e3),

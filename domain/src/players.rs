@@ -777,7 +777,8 @@ impl Kefu {
     /// paid total, registration): an agent gets no player detail (API.md
     /// "Roles"), so contact, remarks, URLs and login data stay out. An
     /// agent asks about players they serve: one waiting in the queue, or
-    /// one whose chat is or was theirs.
+    /// one with a chat assigned to them (active, or ended with them; a chat
+    /// transferred away is the colleague's).
     pub async fn desk_player_record(
         &self,
         who: &Principal,
@@ -937,16 +938,21 @@ impl Kefu {
             )));
         }
         let received = sqlx::query(
+            // No days to move (a lapsed source that paid): only the payments
+            // move; the target's expiry and level stay (an expiry set to now
+            // would make it a member until today in the figures).
             "UPDATE players SET \
-             membership_expire_at = (CASE WHEN membership_expire_at IS NULL OR membership_expire_at < $2 \
-                                     THEN $2 ELSE membership_expire_at END) + $3, \
+             membership_expire_at = CASE WHEN $3 > 0 THEN \
+                 (CASE WHEN membership_expire_at IS NULL OR membership_expire_at < $2 \
+                  THEN $2 ELSE membership_expire_at END) + $3 \
+                 ELSE membership_expire_at END, \
              membership_pay_fen = membership_pay_fen + $4, membership_level = $5 WHERE account = $1",
         )
         .bind(target)
         .bind(now)
         .bind(days * DAY_MS)
         .bind(s_paid)
-        .bind(s_level.max(t_level))
+        .bind(if days > 0 { s_level.max(t_level) } else { t_level })
         .execute(&mut *tx)
         .await?;
         // Deleted since it was read (PostgreSQL): the days would vanish;

@@ -876,10 +876,11 @@ async fn transfer_membership_cases() {
     )
     .await
     .unwrap();
+    k.create_player(&w.sup, &input("fresh")).await.unwrap();
     let lapsed_at = expire_ms(&w, "lapsed").await;
-    for (source, paid) in [("lapsed", 50.0), ("never", 30.0)] {
+    for (source, target, paid) in [("lapsed", "fresh", 50.0), ("never", "dst", 30.0)] {
         let r = k
-            .transfer_membership(&w.sup, &t(source, "dst"))
+            .transfer_membership(&w.sup, &t(source, target))
             .await
             .unwrap();
         assert_eq!((r.transferred_days, r.transferred_amount), (0, paid));
@@ -887,7 +888,23 @@ async fn transfer_membership_cases() {
     assert_eq!(expire_ms(&w, "lapsed").await, lapsed_at);
     assert!(lapsed_at.unwrap() < now_ms() - 9 * DAY_MS);
     assert_eq!(expire_ms(&w, "never").await, None);
-    assert_eq!(k.player_row("dst").await.unwrap().membership_pay_fen, 18000);
+    // No days came with them: a target without a membership stays without
+    // one (only the payments move), one with a membership keeps its expiry.
+    let fresh = k.player_row("fresh").await.unwrap();
+    assert_eq!(
+        (
+            fresh.membership_expire_at,
+            fresh.membership_level,
+            fresh.membership_pay_fen
+        ),
+        (None, 0, 5000)
+    );
+    let dst_now = k.player_row("dst").await.unwrap();
+    assert_eq!(dst_now.membership_pay_fen, 13000);
+    assert_eq!(
+        dst_now.membership_expire_at.unwrap(),
+        dst_before + 20 * DAY_MS
+    );
 
     // Nothing left to move, same account, unknown account.
     assert_eq!(
@@ -923,7 +940,7 @@ async fn transfer_membership_cases() {
         Err(Error::NotFound(_))
     ));
     // The failures changed nothing.
-    assert_eq!(k.player_row("dst").await.unwrap().membership_pay_fen, 18000);
+    assert_eq!(k.player_row("dst").await.unwrap().membership_pay_fen, 13000);
     let (log, _) = k
         .audit_log(
             &w.sup,

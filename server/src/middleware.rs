@@ -34,6 +34,8 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
 /// end: past every trusted proxy, the first address that is not one is the
 /// client. What cannot be read stops the walk at the last trusted hop.
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    // A server listening on `[::]` hears IPv4 peers as `::ffff:a.b.c.d`.
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -47,7 +49,7 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> I
         .collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
-        let Ok(ip) = hop.parse::<IpAddr>() else {
+        let Some(ip) = hop_address(hop) else {
             break;
         };
         client = ip;
@@ -56,6 +58,17 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> I
         }
     }
     client
+}
+
+/// One `X-Forwarded-For` entry: an address, perhaps with a port
+/// (`1.2.3.4:5678`, `[2001:db8::1]:443`), as some proxies write it.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    hop.parse::<SocketAddr>()
+        .ok()
+        .map(|a| a.ip().to_canonical())
 }
 
 /// `KEFU_TRUSTED_PROXIES`: addresses (a single host) or CIDR ranges.
@@ -188,6 +201,17 @@ mod tests {
         assert_eq!(
             client_address(ip("10.1.2.3"), &HeaderMap::new(), &trusted),
             ip("10.1.2.3")
+        );
+        // IPv4 heard over IPv6, ports in the header.
+        let h = forwarded(&["6.6.6.6:5678, [2001:db8::7]:443"]);
+        assert_eq!(
+            client_address(ip("::ffff:10.1.2.3"), &h, &trusted),
+            ip("2001:db8::7")
+        );
+        let h = forwarded(&["6.6.6.6:5678"]);
+        assert_eq!(
+            client_address(ip("::ffff:10.1.2.3"), &h, &trusted),
+            ip("6.6.6.6")
         );
         assert!(parse_proxies(&["10.0.0.0/33".into()])
             .unwrap_err()

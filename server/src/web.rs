@@ -57,7 +57,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(crate::middleware::api_body_limit))
         // Images have a limit of their own (after the layers above, so
         // outside the 1 MiB one).
-        .merge(api::uploads::router());
+        .merge(api::uploads::router())
+        // Again: it covers only the routes already there.
+        .method_not_allowed_fallback(crate::middleware::api_wrong_method);
     let kefu = state.kefu.clone();
     let kefu_for_errors = state.kefu.clone();
     Router::new()

@@ -434,8 +434,10 @@ async fn unknown_api_path_is_a_404_envelope() {
     assert_error(st, &v, 404, "no such endpoint");
     // A path the API has, with a method it does not take there: the same
     // envelope, saying so (not an empty 405).
-    let (st, v) = body(s.http.get(s.url("/api/admin/login")).send().await.unwrap()).await;
-    assert_error(st, &v, 404, "no such endpoint for GET");
+    for path in ["/api/admin/login", "/api/chat/upload"] {
+        let (st, v) = body(s.http.get(s.url(path)).send().await.unwrap()).await;
+        assert_error(st, &v, 404, "no such endpoint for GET");
+    }
     s.stop().await;
 }
 
