@@ -278,9 +278,15 @@ mod tests {
         assert_eq!(nice_max(130.0), 160.0);
         assert_eq!(nice_max(4999.0), 6000.0);
         assert_eq!(nice_max(10_000.0), 10_000.0);
+        // Counts of 5 to 10: quarters of 2 and 3, not 1.5 and 2.5.
+        assert_eq!(nice_max(5.0), 8.0);
+        assert_eq!(nice_max(6.0), 8.0);
+        assert_eq!(nice_max(9.0), 12.0);
+        assert_eq!(nice_max(10.0), 12.0);
         // Every gridline of every bound reads exactly.
         for max in [
-            0.0, 1.0, 3.0, 7.0, 13.0, 99.0, 130.0, 777.0, 4999.0, 12_345.0, 987_654.0,
+            0.0, 1.0, 3.0, 5.0, 6.0, 7.0, 9.0, 10.0, 13.0, 23.0, 41.0, 99.0, 130.0, 777.0, 4999.0,
+            12_345.0, 987_654.0,
         ] {
             let top = nice_max(max);
             assert!(top >= max, "{max}");

@@ -22,7 +22,8 @@ pub enum Error {
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
-    /// Too many failed attempts; try again after this many seconds.
+    /// Too many attempts (sign-ins, uploads, HTTP chat sends); try again
+    /// after this many seconds.
     #[error("rate limited for {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
     /// Anything else. Never shown to a user; logged with a request id.

@@ -909,7 +909,9 @@ impl Kefu {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| Error::NotFound(format!("player `{source}`")))?;
-        let (t_level, _, _) = read(target)
+        // The target must exist; its level is compared in the UPDATE itself
+        // (a value read here could be stale by then on PostgreSQL).
+        read(target)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| Error::NotFound(format!("player `{target}`")))?;
@@ -946,13 +948,16 @@ impl Kefu {
                  (CASE WHEN membership_expire_at IS NULL OR membership_expire_at < $2 \
                   THEN $2 ELSE membership_expire_at END) + $3 \
                  ELSE membership_expire_at END, \
-             membership_pay_fen = membership_pay_fen + $4, membership_level = $5 WHERE account = $1",
+             membership_pay_fen = membership_pay_fen + $4, \
+             membership_level = CASE WHEN $3 > 0 AND $5 > membership_level THEN $5 \
+                                ELSE membership_level END \
+             WHERE account = $1",
         )
         .bind(target)
         .bind(now)
         .bind(days * DAY_MS)
         .bind(s_paid)
-        .bind(if days > 0 { s_level.max(t_level) } else { t_level })
+        .bind(s_level)
         .execute(&mut *tx)
         .await?;
         // Deleted since it was read (PostgreSQL): the days would vanish;

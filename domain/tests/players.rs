@@ -862,6 +862,7 @@ async fn transfer_membership_cases() {
         &PlayerInput {
             membership_expire_date: Some(in_days(-10)),
             membership_pay_money: Some(50.0),
+            membership_level: Some(3),
             ..input("lapsed")
         },
     )

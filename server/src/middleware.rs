@@ -79,7 +79,7 @@ pub fn parse_proxies(entries: &[String]) -> Result<Vec<IpNet>, String> {
         .filter(|e| !e.is_empty())
         .map(|e| {
             e.parse::<IpNet>()
-                .or_else(|_| e.parse::<IpAddr>().map(IpNet::from))
+                .or_else(|_| e.parse::<IpAddr>().map(|ip| IpNet::from(ip.to_canonical())))
                 .map_err(|_| {
                     format!("KEFU_TRUSTED_PROXIES: `{e}` is not an IP address or CIDR range")
                 })

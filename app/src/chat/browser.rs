@@ -544,8 +544,9 @@ impl ChatHandle {
                     h.with(|i| i.machine.borrow_mut().on_ack(&m.client_msg_id, seq))
                 }
                 Err(0) => h.with(|i| i.machine.borrow_mut().on_unreachable(&m.client_msg_id)),
+                Err(429) => h.with(|i| i.machine.borrow_mut().on_throttled(&m.client_msg_id)),
                 Err(status) => {
-                    let retry = status == 429 || status >= 500;
+                    let retry = status >= 500;
                     h.with(|i| {
                         i.machine
                             .borrow_mut()

@@ -442,6 +442,28 @@ impl Client {
         actions
     }
 
+    /// An HTTP send was turned back for its rate (429: the server takes 20
+    /// messages a second from one person, answering `Retry-After: 1`). Not
+    /// a try spent: a long outbox flushed at once meets it, and its tail
+    /// must not turn "failed" for that. The message waits a second.
+    pub fn on_throttled(&mut self, client_msg_id: &str) -> Vec<Action> {
+        let mut waiting = false;
+        for m in &mut self.outbox {
+            if m.client_msg_id == client_msg_id && m.state == MsgState::Sending {
+                m.state = MsgState::Pending;
+                m.tries = m.tries.saturating_sub(1);
+                waiting = true;
+            }
+        }
+        let mut actions = vec![Action::Persist];
+        if waiting {
+            actions.push(Action::RetryLater {
+                after_ms: RETRY_AFTER_MS,
+            });
+        }
+        actions
+    }
+
     /// An HTTP send could not reach the server at all (no answer). That is
     /// not a try the server saw: the message waits, pending, for the socket
     /// to come back or the next fallback attempt; it never turns "failed"
@@ -689,6 +711,29 @@ mod tests {
         assert_eq!(c.outbox[0].state, MsgState::Sent);
         assert_eq!(c.outbox[0].seq, Some(7));
         assert!(c.unsent().is_empty());
+    }
+
+    #[test]
+    fn a_send_turned_back_for_its_rate_waits_and_never_fails() {
+        let mut c = Client::default();
+        c.start();
+        c.send("s", "hi", "id-1".into(), 0.0);
+        c.on_open();
+        // Ten refusals in a row: each waits a second, none spends a try.
+        for _ in 0..10 {
+            assert_eq!(
+                c.on_throttled("id-1"),
+                [Action::Persist, Action::RetryLater { after_ms: 1_000 }]
+            );
+            assert_eq!(c.outbox[0].state, MsgState::Pending);
+            let a = c.flush();
+            assert!(matches!(&a[..], [Action::Send(f)] if f.contains("id-1")));
+        }
+        c.on_ack("id-1", 3);
+        assert_eq!(c.outbox[0].state, MsgState::Sent);
+        // An answer for a message no longer being sent changes nothing.
+        assert_eq!(c.on_throttled("id-1"), [Action::Persist]);
+        assert_eq!(c.outbox[0].state, MsgState::Sent);
     }
 
     #[test]

@@ -475,8 +475,9 @@ impl Kefu {
     }
 
     /// The staff member's sessions: every pending one and their own (or,
-    /// for admins with `all`, every session); pending first, then the
-    /// newest activity.
+    /// for admins with `all`, every session); pending first (longest wait
+    /// first), then the newest activity, open chats before ended ones (so a
+    /// list cut at its limit never drops an open chat for an ended one).
     pub async fn chat_sessions(
         &self,
         who: &Principal,

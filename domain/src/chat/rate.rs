@@ -99,7 +99,9 @@ mod tests {
         // Someone else is not held back by it.
         rate.take_at("guan.yu", t0).unwrap();
         // One message's worth of time later, one more goes, and only one.
-        let later = t0 + Duration::from_millis(1000 / u64::from(FRAMES_PER_SECOND));
+        let later = t0
+            + Duration::from_secs_f64(1.0 / f64::from(FRAMES_PER_SECOND))
+            + Duration::from_millis(1);
         rate.take_at("liu.bei", later).unwrap();
         assert!(refused(rate.take_at("liu.bei", later)));
         // A second later the bucket is full again, never fuller.
