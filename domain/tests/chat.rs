@@ -10,7 +10,7 @@ use domain::chat::Actor;
 use domain::store::testing::TestStore;
 use domain::time::BusinessClock;
 use domain::{staff, Error, Kefu, Role};
-use protocol::chat::{HistoryRequest, SendMessageRequest, ServerFrame};
+use protocol::chat::{CreatedSession, HistoryRequest, SendMessageRequest, ServerFrame};
 use protocol::players::PlayerInput;
 
 struct World {
@@ -111,6 +111,17 @@ fn online(w: &World, who: &Principal) -> Outbox {
         .0
 }
 
+/// `account`'s new chat, accepted by the first agent.
+async fn accepted_chat(w: &World, account: &str) -> (CreatedSession, Principal) {
+    let s = w.kefu.create_session(account).await.unwrap();
+    let agent = w.agents[0].clone();
+    w.kefu
+        .accept_session(&agent, &s.session_id, None)
+        .await
+        .unwrap();
+    (s, agent)
+}
+
 fn drain(o: &mut Outbox) -> Vec<ServerFrame> {
     let mut out = Vec::new();
     while let Ok(f) = o.frames.try_recv() {
@@ -123,12 +134,7 @@ fn drain(o: &mut Outbox) -> Vec<ServerFrame> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seq_is_contiguous_with_50_concurrent_senders() {
     let w = world(1).await;
-    let s = w.kefu.create_session("liu.bei").await.unwrap();
-    let agent = w.agents[0].clone();
-    w.kefu
-        .accept_session(&agent, &s.session_id, None)
-        .await
-        .unwrap();
+    let (s, agent) = accepted_chat(&w, "liu.bei").await;
     // A third party's socket (an admin watching) sees every message once, in seq order.
     let mut watcher = online(&w, &w.admin);
     let mut tasks = Vec::new();
@@ -1588,12 +1594,7 @@ async fn quick_replies_are_ones_own_or_the_teams_kept_by_admins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reading_clearing_and_writing_one_chat_at_once_keep_the_count_true() {
     let w = world(1).await;
-    let s = w.kefu.create_session("liu.bei").await.unwrap();
-    let agent = w.agents[0].clone();
-    w.kefu
-        .accept_session(&agent, &s.session_id, None)
-        .await
-        .unwrap();
+    let (s, agent) = accepted_chat(&w, "liu.bei").await;
     let id = s.session_id.clone();
     let unread = |w: &World| {
         let id = id.clone();
