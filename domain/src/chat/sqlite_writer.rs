@@ -212,11 +212,9 @@ fn write(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<App
                 .prepare_cached(&SQL.upload_of)?
                 .query_row(params![job.text], |r| r.get(0))
                 .optional()?;
-            let state = writer::upload_use(row, &job.session_id);
-            if state == UploadUse::Refused {
-                out.refuse(crate::uploads::not_yours());
+            let Some(state) = out.upload_for(row, job) else {
                 continue;
-            }
+            };
             Some(state)
         } else {
             None

@@ -358,6 +358,19 @@ impl<'j> Outcomes<'j> {
         true
     }
 
+    /// How `job` may use the upload it names, given the chat it was sent in
+    /// (`sent_in`, read by the writer); `None` when it may not, and then the
+    /// job is answered already (sent in another chat meanwhile: both passed
+    /// the sender's check).
+    pub fn upload_for(&mut self, sent_in: Option<Option<String>>, job: &Job) -> Option<UploadUse> {
+        let state = upload_use(sent_in, &job.session_id);
+        if state == UploadUse::Refused {
+            self.refuse(crate::uploads::not_yours());
+            return None;
+        }
+        Some(state)
+    }
+
     /// Nothing was written for a job, for `why`.
     pub fn refuse(&mut self, why: Error) {
         self.all.push(Err(why));
@@ -412,12 +425,9 @@ async fn write(kefu: &Kefu, jobs: &[Job]) -> Result<Vec<Result<Appended>>> {
                     .bind(&job.text)
                     .fetch_optional(&mut *tx)
                     .await?;
-            let state = upload_use(row.map(|(s,)| s), &job.session_id);
-            if state == UploadUse::Refused {
-                // Sent in another chat meanwhile (both passed the sender's check).
-                out.refuse(crate::uploads::not_yours());
+            let Some(state) = out.upload_for(row.map(|(s,)| s), job) else {
                 continue;
-            }
+            };
             Some(state)
         } else {
             None
