@@ -108,6 +108,7 @@ fn online(w: &World, who: &Principal) -> Outbox {
     w.kefu
         .hub()
         .register_staff(who.id, &who.username, who.role, None)
+        .expect("under the socket cap")
         .0
 }
 
@@ -888,7 +889,7 @@ async fn the_system_status_counts_chats_and_sockets_for_admins_only() {
         .unwrap();
     let _agent_tab1 = online(&w, a);
     let _agent_tab2 = online(&w, a);
-    let _player = w.kefu.hub().register_player("guan.yu");
+    let _player = w.kefu.hub().register_player("guan.yu").unwrap();
     let report = BrowserServiceReport {
         url: "http://browsers.example:8888".into(),
         health: Probe::Failed {
@@ -1199,10 +1200,10 @@ async fn a_deleted_player_is_disconnected_and_their_open_chats_end() {
         .unwrap();
     let waiting = w.kefu.create_session("guan.yu").await.unwrap();
     let mut sockets = [
-        w.kefu.hub().register_player("liu.bei"),
-        w.kefu.hub().register_player("guan.yu"),
+        w.kefu.hub().register_player("liu.bei").unwrap(),
+        w.kefu.hub().register_player("guan.yu").unwrap(),
     ];
-    let mut bystander = w.kefu.hub().register_player("zhang.fei");
+    let mut bystander = w.kefu.hub().register_player("zhang.fei").unwrap();
 
     w.kefu.delete_player(&w.admin, "liu.bei").await.unwrap();
     w.kefu

@@ -22,6 +22,12 @@ pub const CLOSE_AUTH_FAILED: u16 = 4001;
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 /// Close code when the server shuts down (clients reconnect).
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code for a socket over [`MAX_SOCKETS_PER_PERSON`] (the person's
+/// other sockets stay; the client backs off as after any 4xxx).
+pub const CLOSE_TOO_MANY_SOCKETS: u16 = 4029;
+/// Sockets one person (a staff member or a player) may hold open at once:
+/// many tabs, not unbounded memory for one token.
+pub const MAX_SOCKETS_PER_PERSON: usize = 20;
 
 /// Who sent a message: `user` (a player), `customer_service` (staff) or
 /// `system` (a notice in the thread: accepted, transferred, ended, reopened).

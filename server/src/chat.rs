@@ -28,7 +28,7 @@ use domain::{Error, Kefu, Principal};
 use futures_util::SinkExt;
 use protocol::chat::{
     codes, ClientFrame, Connected, Empty, ErrorFrame, ServerFrame, SessionList, UnreadSync,
-    CLOSE_AUTH_FAILED, FRAMES_PER_SECOND, MAX_FRAME_BYTES,
+    CLOSE_AUTH_FAILED, CLOSE_TOO_MANY_SOCKETS, FRAMES_PER_SECOND, MAX_FRAME_BYTES,
 };
 use serde::de::DeserializeOwned;
 
@@ -219,11 +219,20 @@ impl Bucket {
 async fn serve(mut socket: WebSocket, kefu: Kefu, authed: Authed, idle: Duration) {
     let who = &authed.who;
     let peer = who.peer();
-    let (mut outbox, first) = match who {
+    let registered = match who {
         Who::Staff(p) => kefu
             .hub()
             .register_staff(p.id, &p.username, p.role, authed.jti.clone()),
-        Who::Player(a) => (kefu.hub().register_player(a), false),
+        Who::Player(a) => kefu.hub().register_player(a).map(|o| (o, false)),
+    };
+    let Some((mut outbox, first)) = registered else {
+        close(
+            socket,
+            CLOSE_TOO_MANY_SOCKETS,
+            "too many sockets open for this account",
+        )
+        .await;
+        return;
     };
     let conn = outbox.id;
     // A sign-out, disable or deletion between the check at the upgrade and

@@ -7,7 +7,9 @@ mod common;
 use common::ws::{Read, Ws};
 use common::{TestServer, ADMIN, ADMIN_PASSWORD, AGENT, API_KEY};
 use futures_util::SinkExt;
-use protocol::chat::{ServerFrame, CLOSE_AUTH_FAILED};
+use protocol::chat::{
+    ServerFrame, CLOSE_AUTH_FAILED, CLOSE_TOO_MANY_SOCKETS, MAX_SOCKETS_PER_PERSON,
+};
 use serde_json::json;
 
 fn error_code(f: &ServerFrame) -> &str {
@@ -850,6 +852,53 @@ async fn oversized_and_too_many_frames() {
     let mut p = Ws::open(&s.base, &player, "user").await;
     p.send_raw(&"x".repeat(1100 * 1024)).await;
     assert_eq!(p.closed().await, Some(1009));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn one_person_holds_a_bounded_number_of_sockets() {
+    let s = TestServer::start().await;
+    let player = s.player("pang.tong").await;
+    let agent = s.token("/api/cs_login", AGENT.0, AGENT.1).await;
+    let mut tabs = Vec::new();
+    for _ in 0..MAX_SOCKETS_PER_PERSON {
+        tabs.push(Ws::open(&s.base, &player, "user").await);
+    }
+    // One more is closed at once, with its own code; the others stay.
+    let mut extra = Ws::connect(&s.base, &player, "user").await;
+    assert_eq!(extra.closed().await, Some(CLOSE_TOO_MANY_SOCKETS));
+    let f = tabs[0]
+        .ask(json!({"type": "ping"}), |f| {
+            matches!(f, ServerFrame::Pong(_))
+        })
+        .await;
+    assert!(matches!(f, ServerFrame::Pong(_)), "{f:?}");
+    // The cap is per person: the agent's socket opens.
+    let mut desk = Ws::open(&s.base, &agent, "customer_service").await;
+    // A closed tab makes room for one.
+    drop(tabs.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        let mut ws = Ws::connect(&s.base, &player, "user").await;
+        match ws.read().await {
+            Read::Frame(ServerFrame::Connected(_)) => {
+                again = Some(ws);
+                break;
+            }
+            Read::Closed(c) => {
+                assert_eq!(c.map(|c| u16::from(c.code)), Some(CLOSE_TOO_MANY_SOCKETS));
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(again.is_some(), "no room after a tab closed");
+    let f = desk
+        .ask(json!({"type": "ping"}), |f| {
+            matches!(f, ServerFrame::Pong(_))
+        })
+        .await;
+    assert!(matches!(f, ServerFrame::Pong(_)), "{f:?}");
     s.stop().await;
 }
 

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use protocol::chat::{ServerFrame, CLOSE_TOO_SLOW};
+use protocol::chat::{ServerFrame, CLOSE_TOO_SLOW, MAX_SOCKETS_PER_PERSON};
 use tokio::sync::{mpsc, watch};
 
 use crate::Role;
@@ -103,35 +103,42 @@ impl Hub {
     }
 
     /// Registers a socket; answers its outbox and whether it is the
-    /// person's first open socket.
+    /// person's first open socket, or `None` when the person holds
+    /// [`MAX_SOCKETS_PER_PERSON`] already (nothing registered).
     pub fn register_staff(
         &self,
         id: i64,
         username: &str,
         role: Role,
         jti: Option<String>,
-    ) -> (Outbox, bool) {
-        let (conn, outbox) = self.new_conn(jti);
+    ) -> Option<(Outbox, bool)> {
         let mut reg = self.registry.lock().expect("hub lock");
         let entry = reg.staff.entry(id).or_insert_with(|| StaffEntry {
             username: username.to_owned(),
             role,
             conns: Vec::new(),
         });
+        if entry.conns.len() >= MAX_SOCKETS_PER_PERSON {
+            return None;
+        }
         entry.role = role;
         let first = entry.conns.is_empty();
+        let (conn, outbox) = self.new_conn(jti);
         entry.conns.push(conn);
-        (outbox, first)
+        Some((outbox, first))
     }
 
-    pub fn register_player(&self, account: &str) -> Outbox {
-        let (conn, outbox) = self.new_conn(None);
+    /// Registers a player's socket, or answers `None` when the player holds
+    /// [`MAX_SOCKETS_PER_PERSON`] already (nothing registered).
+    pub fn register_player(&self, account: &str) -> Option<Outbox> {
         let mut reg = self.registry.lock().expect("hub lock");
-        reg.players
-            .entry(account.to_owned())
-            .or_default()
-            .push(conn);
-        outbox
+        let conns = reg.players.entry(account.to_owned()).or_default();
+        if conns.len() >= MAX_SOCKETS_PER_PERSON {
+            return None;
+        }
+        let (conn, outbox) = self.new_conn(None);
+        conns.push(conn);
+        Some(outbox)
     }
 
     fn new_conn(&self, jti: Option<String>) -> (Conn, Outbox) {
@@ -349,8 +356,8 @@ mod tests {
     #[tokio::test]
     async fn a_slow_consumer_is_kicked_not_buffered() {
         let hub = Hub::new();
-        let (mut slow, _) = hub.register_staff(1, "a", Role::Agent, None);
-        let (mut fast, _) = hub.register_staff(2, "b", Role::Agent, None);
+        let (mut slow, _) = hub.register_staff(1, "a", Role::Agent, None).unwrap();
+        let (mut fast, _) = hub.register_staff(2, "b", Role::Agent, None).unwrap();
         let frame = Hub::encode(&ServerFrame::Pong(Empty {}));
         for _ in 0..OUTBOX_FRAMES {
             hub.to_staff(StaffAudience::All, &frame, None);
@@ -373,9 +380,13 @@ mod tests {
     #[test]
     fn presence_counts_sockets_per_person() {
         let hub = Hub::new();
-        let (a, first) = hub.register_staff(1, "a", Role::Agent, Some("t1".into()));
+        let (a, first) = hub
+            .register_staff(1, "a", Role::Agent, Some("t1".into()))
+            .unwrap();
         assert!(first);
-        let (b, first) = hub.register_staff(1, "a", Role::Agent, Some("t2".into()));
+        let (b, first) = hub
+            .register_staff(1, "a", Role::Agent, Some("t2".into()))
+            .unwrap();
         assert!(!first);
         assert!(!hub.unregister(&Peer::Staff(1), a.id));
         assert!(hub.is_staff_online(1));
@@ -383,5 +394,28 @@ mod tests {
         assert_eq!(*b.kicked.borrow(), Some(4001));
         assert!(hub.unregister(&Peer::Staff(1), b.id));
         assert!(!hub.is_staff_online(1));
+    }
+
+    #[test]
+    fn one_person_holds_at_most_the_cap_of_sockets() {
+        let hub = Hub::new();
+        let staff: Vec<Outbox> = (0..MAX_SOCKETS_PER_PERSON)
+            .map(|_| hub.register_staff(1, "a", Role::Agent, None).unwrap().0)
+            .collect();
+        assert!(hub.register_staff(1, "a", Role::Agent, None).is_none());
+        let players: Vec<Outbox> = (0..MAX_SOCKETS_PER_PERSON)
+            .map(|_| hub.register_player("p").unwrap())
+            .collect();
+        assert!(hub.register_player("p").is_none());
+        // Nothing was registered for the refused ones, and others are free.
+        assert_eq!(hub.socket_count(), 2 * MAX_SOCKETS_PER_PERSON);
+        assert!(hub.register_staff(2, "b", Role::Agent, None).is_some());
+        assert!(hub.register_player("q").is_some());
+        // Closing one makes room for one.
+        hub.unregister(&Peer::Staff(1), staff[0].id);
+        hub.unregister(&Peer::Player("p".into()), players[0].id);
+        assert!(hub.register_staff(1, "a", Role::Agent, None).is_some());
+        assert!(hub.register_player("p").is_some());
+        assert!(hub.register_player("p").is_none());
     }
 }
