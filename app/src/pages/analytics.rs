@@ -19,7 +19,7 @@ use crate::pages::players::{failure_text, level_label};
 const PRESETS: [i64; 4] = [7, 30, 90, 365];
 
 /// 1234567 → "1,234,567".
-fn group(int: i64) -> String {
+pub(crate) fn group(int: i64) -> String {
     let digits = int.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -36,7 +36,7 @@ fn group(int: i64) -> String {
 }
 
 /// Yuan with two decimals and thousands separators.
-fn money(yuan: f64) -> String {
+pub(crate) fn money(yuan: f64) -> String {
     let fen = (yuan * 100.0).round() as i64;
     let sign = if fen < 0 { "-" } else { "" };
     format!(
@@ -237,7 +237,7 @@ fn arrow(diff: f64) -> &'static str {
     } else if diff < 0.0 {
         "▼"
     } else {
-        "＝"
+        "="
     }
 }
 
