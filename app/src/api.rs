@@ -120,6 +120,21 @@ pub async fn system_status() -> Result<protocol::system::SystemStatus, ServerFnE
     kefu()?.system_status(&principal().await?).await.map_err(e)
 }
 
+/// The overview's figures: the chat desk right now and today's players.
+#[server(prefix = "/sfn", endpoint = "home_figures", input = Json)]
+pub async fn home_figures() -> Result<
+    (
+        protocol::system::KefuStatus,
+        protocol::analytics::OverviewFigures,
+    ),
+    ServerFnError,
+> {
+    let (k, who) = (kefu()?, principal().await?);
+    let live = k.kefu_figures(&who).await.map_err(e)?;
+    let overview = k.analytics_overview(&who).await.map_err(e)?;
+    Ok((live, overview.current))
+}
+
 /// What went wrong, split from a server function error code (see `crate::auth`):
 /// the kind (`invalid`, `forbidden`, `conflict`, …), the field for `invalid`,
 /// and the detail.

@@ -82,3 +82,30 @@ test("a high-value player links to their record", async ({ page }) => {
   await expect(page).toHaveURL(new RegExp(`/players/${account.replace(/\./g, "\\.")}$`));
   await expect(page.getByTestId("page-title")).toHaveText(account);
 });
+
+test("the overview shows the chat desk right now and today's players, as the pages behind them do", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await page.goto("/");
+  await hydrated(page);
+  const home = async (key: string) => number(await page.getByTestId(`home-${key}-value`).textContent());
+  const [waiting, active, newToday, expiring, revenue] = [
+    await home("chats_waiting"),
+    await home("chats_active"),
+    await home("new_users_today"),
+    await home("expired_users_today"),
+    await home("monthly_revenue"),
+  ];
+  // demo-data leaves chats waiting and being served, and payments this month.
+  expect(waiting).toBeGreaterThan(0);
+  expect(active).toBeGreaterThan(0);
+  expect(revenue).toBeGreaterThan(0);
+  await expect(page.getByTestId("home-chats_waiting")).toHaveAttribute("href", "/desk");
+
+  await page.goto("/system");
+  await expect(page.getByTestId("kefu-chats_waiting-value")).toHaveText(String(waiting));
+  await expect(page.getByTestId("kefu-chats_active-value")).toHaveText(String(active));
+  await page.goto("/analytics");
+  await expect(page.getByTestId("value-new_users_today")).toHaveText(String(newToday));
+  await expect(page.getByTestId("value-expired_users_today")).toHaveText(String(expiring));
+  expect(number(await page.getByTestId("value-monthly_revenue").textContent())).toBe(revenue);
+});

@@ -5,6 +5,7 @@ pub mod desk;
 pub mod desk_player;
 pub mod desk_replies;
 pub mod errors;
+pub mod home;
 pub mod login;
 pub mod players;
 pub mod shell;

@@ -89,6 +89,7 @@ fn section_body(section: Section, sub: Sub, user: &UserInfo) -> impl IntoView {
                 <Title text=t_string!(i18n, home.title).to_string()/>
                 <h1 data-testid="page-title">{move || t_string!(i18n, home.welcome, name = name.clone()).to_string()}</h1>
                 <p class="muted">{move || t_string!(i18n, home.last_login, time = time.clone()).to_string()}</p>
+                <crate::pages::home::HomeFigures/>
                 <h2>{t!(i18n, home.sections)}</h2>
                 <ul class="cards">
                     {Section::ALL
