@@ -10,6 +10,10 @@ use protocol::UserInfo;
 
 /// The HttpOnly cookie that carries the panel's token.
 pub const SESSION_COOKIE: &str = "kefu_session";
+/// The HttpOnly cookie that marks a browser its staff member signed in
+/// from (sent to the sign-in only): a username locked by someone else's
+/// wrong passwords still signs in there (`domain::auth::throttle`).
+pub const DEVICE_COOKIE: &str = "kefu_device";
 
 /// Signs a staff member in and sets the session cookie. Answers the path
 /// to land on.
@@ -18,16 +22,21 @@ pub async fn login(username: String, password: String) -> Result<String, ServerF
     use domain::auth::LoginKind;
     let kefu = ssr::kefu()?;
     let parts = ssr::parts()?;
-    let session = kefu
-        .login(
+    let known = ssr::cookie(&parts.headers, DEVICE_COOKIE);
+    let (session, device) = kefu
+        .login_on_device(
             LoginKind::Staff,
             &username,
             &password,
             &ssr::client_ip(&parts),
+            known.as_deref(),
         )
         .await
         .map_err(ssr::to_server_error)?;
     ssr::set_session_cookie(&parts, &session.token, session.expires_at);
+    if let Some(device) = device {
+        ssr::set_device_cookie(&parts, &device);
+    }
     Ok(crate::nav::landing(session.user.user_type).to_owned())
 }
 
@@ -64,7 +73,7 @@ pub async fn current_user() -> Result<Option<UserInfo>, ServerFnError> {
 pub mod ssr {
     //! Request plumbing shared by the server functions.
 
-    use super::SESSION_COOKIE;
+    use super::{DEVICE_COOKIE, SESSION_COOKIE};
     use http::header::{COOKIE, SET_COOKIE};
     use http::request::Parts;
     use http::{HeaderMap, HeaderValue};
@@ -100,13 +109,18 @@ pub mod ssr {
     }
 
     pub fn session_token(headers: &HeaderMap) -> Option<String> {
+        cookie(headers, SESSION_COOKIE)
+    }
+
+    /// The value of the request's cookie `name`, if set and not empty.
+    pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         headers
             .get_all(COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == SESSION_COOKIE)
+            .find(|(n, _)| *n == name)
             .map(|(_, value)| value.to_owned())
             .filter(|v| !v.is_empty())
     }
@@ -128,6 +142,15 @@ pub mod ssr {
         let max_age = (expires_at_secs - domain::time::now_ms() / 1000).max(0);
         set_cookie(format!(
             "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+            secure(parts)
+        ));
+    }
+
+    /// Kept across sign-outs: it names the browser, not a session.
+    pub fn set_device_cookie(parts: &Parts, device: &str) {
+        set_cookie(format!(
+            "{DEVICE_COOKIE}={device}; Path=/sfn/login; HttpOnly; SameSite=Strict; Max-Age={}{}",
+            domain::auth::DEVICE_TTL_SECS,
             secure(parts)
         ));
     }

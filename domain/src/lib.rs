@@ -36,6 +36,9 @@ pub struct Kefu(Arc<KefuInner>);
 pub struct KefuInner {
     pub store: Store,
     pub tokens: auth::token::TokenKeys,
+    /// Signs the device cookies of sign-in (a key of their own, so a
+    /// device cookie can never pass for an access token).
+    pub(crate) devices: auth::token::TokenKeys,
     pub throttle: auth::throttle::LoginThrottle,
     pub clock: time::BusinessClock,
     /// Who is connected to the chat, with their outboxes.
@@ -60,6 +63,7 @@ impl Kefu {
         Kefu(Arc::new(KefuInner {
             store,
             tokens: auth::token::TokenKeys::new(jwt_secret),
+            devices: auth::token::TokenKeys::new(&[jwt_secret, b"|device"].concat()),
             throttle: auth::throttle::LoginThrottle::default(),
             clock,
             hub: chat::hub::Hub::new(),

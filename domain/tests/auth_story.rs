@@ -177,6 +177,91 @@ async fn failed_sign_ins_are_throttled_per_username() {
     t.finish().await;
 }
 
+/// OWASP's device cookies: a stranger's five wrong passwords lock the
+/// username for everyone but the browsers its owner signed in from.
+#[tokio::test]
+async fn a_locked_username_still_signs_in_on_a_known_device() {
+    let (kefu, t) = kefu().await;
+    staff::ensure_super_admin(kefu.store(), Some("super-secret-1"))
+        .await
+        .unwrap();
+    let sign_in = |device: Option<String>, password: &'static str, ip: &'static str| {
+        let kefu = kefu.clone();
+        async move {
+            kefu.login_on_device(LoginKind::Staff, "admin", password, ip, device.as_deref())
+                .await
+        }
+    };
+    // The owner's browser signs in once and keeps its device cookie; a
+    // second sign-in there needs no new one.
+    let (session, device) = sign_in(None, "super-secret-1", "10.0.0.1").await.unwrap();
+    let device = device.expect("a first sign-in gets a device cookie");
+    let (_, again) = sign_in(Some(device.clone()), "super-secret-1", "10.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(again, None);
+    // A stranger locks the username.
+    for i in 0..5 {
+        let e = sign_in(None, "nope-nope", ["10.6.0.1", "10.6.0.2"][i % 2])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Unauthenticated(_)), "{e:?}");
+    }
+    let locked = |r: Result<(domain::auth::Session, Option<String>), Error>| {
+        matches!(r, Err(Error::RateLimited { .. }))
+    };
+    assert!(locked(sign_in(None, "super-secret-1", "10.0.0.1").await));
+    // Not a device cookie of this username: the access token, one issued to
+    // someone else, a forged one.
+    assert!(locked(
+        sign_in(Some(session.token.clone()), "super-secret-1", "10.0.0.1").await
+    ));
+    let other = kefu
+        .create_staff(
+            &kefu.authenticate(&session.token).await.unwrap().0,
+            &protocol::staff::CreateStaffRequest {
+                username: "liu.bei".into(),
+                password: "password-123".into(),
+                is_super: None,
+                user_type: Some("customer_service".into()),
+            },
+        )
+        .await;
+    assert!(other.is_ok(), "{other:?}");
+    let (_, theirs) = kefu
+        .login_on_device(
+            LoginKind::Staff,
+            "liu.bei",
+            "password-123",
+            "10.0.0.9",
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(locked(sign_in(theirs, "super-secret-1", "10.0.0.1").await));
+    let mut forged = device.clone();
+    forged.pop();
+    assert!(locked(
+        sign_in(Some(forged), "super-secret-1", "10.0.0.1").await
+    ));
+    // The owner's browser is let in.
+    let (_, kept) = sign_in(Some(device.clone()), "super-secret-1", "10.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(kept, None);
+    // A device that guesses wrong locks itself after five, like a username.
+    for _ in 0..5 {
+        assert!(matches!(
+            sign_in(Some(device.clone()), "nope-nope", "10.0.0.1").await,
+            Err(Error::Unauthenticated(_))
+        ));
+    }
+    assert!(locked(
+        sign_in(Some(device), "super-secret-1", "10.0.0.1").await
+    ));
+    t.finish().await;
+}
+
 #[tokio::test]
 async fn wrong_passwords_sent_at_once_are_all_counted() {
     let (kefu, t) = kefu().await;

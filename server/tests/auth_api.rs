@@ -246,6 +246,65 @@ async fn rate_limited_with_retry_after() {
     s.stop().await;
 }
 
+/// The panel's sign-in leaves a device cookie, sent back to the sign-in
+/// only; with it, a username that a stranger's wrong passwords locked
+/// still signs in from that browser.
+#[tokio::test]
+async fn the_panel_keeps_its_device_signed_in_through_a_lockout() {
+    let s = TestServer::start().await;
+    let panel = |device: Option<&str>| {
+        let mut r = s
+            .http
+            .post(s.url("/sfn/login"))
+            .header("origin", &s.base)
+            .header("accept", "application/json")
+            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)]);
+        if let Some(d) = device {
+            r = r.header("cookie", d.to_owned());
+        }
+        r.send()
+    };
+    let r = panel(None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let set = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("kefu_device="))
+        .expect("a device cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains("Path=/sfn/login"),
+        "{set}"
+    );
+    let device = set.split(';').next().unwrap().to_owned();
+    // A stranger's five wrong passwords over REST lock the username.
+    for _ in 0..5 {
+        let r = s
+            .http
+            .post(s.url("/api/admin/login"))
+            .json(&json!({"username": "admin", "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    assert_eq!(panel(None).await.unwrap().status(), 429);
+    assert_eq!(
+        panel(Some("kefu_device=forged")).await.unwrap().status(),
+        429
+    );
+    let r = panel(Some(&device)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Known already: no new device cookie.
+    assert!(!r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("kefu_device=")));
+    s.stop().await;
+}
+
 /// Behind the operator's proxy every request comes from its address: the
 /// limit per address must count the clients `X-Forwarded-For` names, or one
 /// client's wrong passwords would lock everyone out. Without the proxy

@@ -115,6 +115,9 @@ pub struct Session {
 
 pub const INVALID_CREDENTIALS: &str = "invalid username or password";
 
+/// How long a device cookie of sign-in lives.
+pub const DEVICE_TTL_SECS: i64 = 365 * 24 * 60 * 60;
+
 impl Kefu {
     /// Signs a staff member in from `ip`.
     pub async fn login(
@@ -124,6 +127,25 @@ impl Kefu {
         password: &str,
         ip: &str,
     ) -> Result<Session> {
+        self.login_on_device(kind, username, password, ip, None)
+            .await
+            .map(|(session, _)| session)
+    }
+
+    /// Signs a staff member in from `ip`, in a browser that holds `device`
+    /// (the device cookie of an earlier sign-in, if any). A device cookie
+    /// issued for this username makes the attempt count against that
+    /// device instead of the username (see [`throttle::LoginThrottle`]).
+    /// Answers the session and, after a sign-in without a valid device
+    /// cookie for this username, a new one to keep.
+    pub async fn login_on_device(
+        &self,
+        kind: LoginKind,
+        username: &str,
+        password: &str,
+        ip: &str,
+        device: Option<&str>,
+    ) -> Result<(Session, Option<String>)> {
         let username = username.trim();
         if username.is_empty() {
             return Err(Error::invalid("username", "is required"));
@@ -138,7 +160,12 @@ impl Kefu {
         // burst of attempts cannot all pass the limit; a right one is
         // taken back below.
         let at = Instant::now();
-        if let Err(wait) = self.throttle().charge(username, ip, at) {
+        let known = device.and_then(|d| self.device_of(d, username));
+        let charged = match &known {
+            Some(id) => self.throttle().charge_device(id, ip, at),
+            None => self.throttle().charge(username, ip, at),
+        };
+        if let Err(wait) = charged {
             return Err(Error::RateLimited {
                 retry_after_secs: wait.as_secs().max(1),
             });
@@ -153,7 +180,10 @@ impl Kefu {
             (Some(s), true) => s,
             _ => return Err(Error::Unauthenticated(INVALID_CREDENTIALS.to_owned())),
         };
-        self.throttle().succeeded(username, ip, at);
+        match &known {
+            Some(id) => self.throttle().device_succeeded(id, ip, at),
+            None => self.throttle().succeeded(username, ip, at),
+        }
         if staff.status != Status::Active {
             return Err(Error::AccountDisabled);
         }
@@ -168,7 +198,31 @@ impl Kefu {
             last_login: Some(now),
             ..staff
         };
-        self.issue_session(&staff)
+        let session = self.issue_session(&staff)?;
+        let device = match known {
+            Some(_) => None,
+            None => {
+                let (cookie, _) = self.0.devices.issue(
+                    &username.to_lowercase(),
+                    "device",
+                    0,
+                    now / 1000,
+                    DEVICE_TTL_SECS,
+                )?;
+                Some(cookie)
+            }
+        };
+        Ok((session, device))
+    }
+
+    /// The id of a device cookie issued to `username`, if `cookie` is one.
+    fn device_of(&self, cookie: &str, username: &str) -> Option<String> {
+        self.0
+            .devices
+            .decode(cookie)
+            .ok()
+            .filter(|c| c.role == "device" && c.sub == username.to_lowercase())
+            .map(|c| c.jti)
     }
 
     fn issue_session(&self, staff: &Staff) -> Result<Session> {

@@ -91,14 +91,23 @@ fn prune(entry: &mut VecDeque<Instant>, now: Instant, window: Duration) {
     }
 }
 
-/// The two limiters of a sign-in: per username and per client IP.
+/// The limiters of a sign-in: per username and per client IP, and per
+/// known device for a browser that signed in to that username before.
+///
+/// A known device (OWASP's "device cookie") is not held back by the
+/// username's lock: whoever fails five times at `admin` locks out every
+/// other client of `admin` for 15 minutes, but not the browsers `admin`
+/// signed in from already. Each device has a limit of its own, like a
+/// username, so a stolen device cookie buys no more guesses than that.
 pub struct LoginThrottle {
     pub by_username: Limiter,
     pub by_ip: Limiter,
+    pub by_device: Limiter,
 }
 
 impl Default for LoginThrottle {
-    /// 5 failures per username and 20 per IP within 15 minutes.
+    /// 5 failures per username (and per device) and 20 per IP within 15
+    /// minutes.
     fn default() -> Self {
         LoginThrottle::new(
             Policy {
@@ -114,11 +123,34 @@ impl Default for LoginThrottle {
 }
 
 impl LoginThrottle {
+    /// `username` is the policy of usernames and of devices alike.
     pub fn new(username: Policy, ip: Policy) -> Self {
         LoginThrottle {
             by_username: Limiter::new(username),
             by_ip: Limiter::new(ip),
+            by_device: Limiter::new(username),
         }
+    }
+
+    /// Counts an attempt from a known device (its id) against the device
+    /// and the IP, not the username; `Err(wait)` when either is locked,
+    /// and then nothing is counted.
+    pub fn charge_device(&self, device: &str, ip: &str, now: Instant) -> Result<(), Duration> {
+        if let Err(wait) = self.by_device.charge(device, now) {
+            let ip_wait = self.by_ip.blocked_for(ip, now).unwrap_or_default();
+            return Err(wait.max(ip_wait));
+        }
+        if let Err(wait) = self.by_ip.charge(ip, now) {
+            self.by_device.refund(device, now);
+            return Err(wait);
+        }
+        Ok(())
+    }
+
+    /// The known device's attempt charged at `at` was right.
+    pub fn device_succeeded(&self, device: &str, ip: &str, at: Instant) {
+        self.by_device.clear(device);
+        self.by_ip.refund(ip, at);
     }
 
     /// Counts a sign-in attempt against both keys before the password is
@@ -180,6 +212,33 @@ mod tests {
             t.charge("bob", "1.1.1.1", t0 + Duration::from_secs(60)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_known_device_is_not_held_by_the_usernames_lock_but_by_its_own() {
+        let t = small();
+        let t0 = Instant::now();
+        for ip in ["1.0.0.1", "1.0.0.2", "1.0.0.3"] {
+            assert_eq!(t.charge("admin", ip, t0), Ok(()));
+        }
+        assert!(t.charge("admin", "1.0.0.4", t0).is_err());
+        // The device of an earlier sign-in passes, and a right password
+        // leaves the username locked for everyone else.
+        assert_eq!(t.charge_device("dev-1", "2.0.0.1", t0), Ok(()));
+        t.device_succeeded("dev-1", "2.0.0.1", t0);
+        assert!(t.charge("admin", "2.0.0.1", t0).is_err());
+        // A device that fails locks itself, not the other devices.
+        for _ in 0..3 {
+            assert_eq!(t.charge_device("dev-2", "3.0.0.1", t0), Ok(()));
+        }
+        assert!(t.charge_device("dev-2", "3.0.0.2", t0).is_err());
+        assert_eq!(t.charge_device("dev-1", "2.0.0.1", t0), Ok(()));
+        // The IP limit holds for devices too.
+        let t = small();
+        for i in 0..5 {
+            assert_eq!(t.charge_device(&format!("d{i}"), "9.9.9.9", t0), Ok(()));
+        }
+        assert!(t.charge_device("d9", "9.9.9.9", t0).is_err());
     }
 
     #[test]
