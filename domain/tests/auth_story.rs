@@ -262,6 +262,55 @@ async fn a_locked_username_still_signs_in_on_a_known_device() {
     t.finish().await;
 }
 
+/// A device cookie dies with its owner's tokens: after a force sign-out
+/// (as after a password change or disabling) the browser is a stranger
+/// again, held by the username's lock, and its next right sign-in gets a
+/// new cookie.
+#[tokio::test]
+async fn a_device_cookie_ends_with_its_owners_tokens() {
+    let (kefu, t) = kefu().await;
+    staff::ensure_super_admin(kefu.store(), Some("super-secret-1"))
+        .await
+        .unwrap();
+    let sign_in = |device: Option<String>, password: &'static str| {
+        let kefu = kefu.clone();
+        async move {
+            kefu.login_on_device(
+                LoginKind::Staff,
+                "admin",
+                password,
+                "10.0.0.1",
+                device.as_deref(),
+            )
+            .await
+        }
+    };
+    let (session, device) = sign_in(None, "super-secret-1").await.unwrap();
+    let device = device.expect("a first sign-in gets a device cookie");
+    for i in 0..5 {
+        let stranger = kefu
+            .login(
+                LoginKind::Staff,
+                "admin",
+                "nope-nope",
+                &format!("10.7.0.{i}"),
+            )
+            .await;
+        assert!(matches!(stranger, Err(Error::Unauthenticated(_))));
+    }
+    let (_, kept) = sign_in(Some(device.clone()), "super-secret-1")
+        .await
+        .expect("the known device is not held by the username's lock");
+    assert_eq!(kept, None);
+    let admin = kefu.authenticate(&session.token).await.unwrap().0;
+    kefu.end_all_sessions(admin.id).await.unwrap();
+    assert!(matches!(
+        sign_in(Some(device), "super-secret-1").await,
+        Err(Error::RateLimited { .. })
+    ));
+    t.finish().await;
+}
+
 #[tokio::test]
 async fn wrong_passwords_sent_at_once_are_all_counted() {
     let (kefu, t) = kefu().await;

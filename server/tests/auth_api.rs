@@ -274,9 +274,18 @@ async fn the_panel_keeps_its_device_signed_in_through_a_lockout() {
         .find(|c| c.starts_with("kefu_device="))
         .expect("a device cookie");
     assert!(
-        set.contains("HttpOnly") && set.contains("Path=/sfn/login"),
+        set.contains("HttpOnly")
+            && set.contains("Path=/sfn/login")
+            && set.contains("SameSite=Strict")
+            && set.contains(&format!("Max-Age={}", domain::auth::DEVICE_TTL_SECS)),
         "{set}"
     );
+    // Beside the session, not instead of it.
+    assert!(r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("kefu_session=")));
     let device = set.split(';').next().unwrap().to_owned();
     // A stranger's five wrong passwords over REST lock the username.
     for _ in 0..5 {

@@ -160,7 +160,10 @@ impl Kefu {
         // burst of attempts cannot all pass the limit; a right one is
         // taken back below.
         let at = Instant::now();
-        let known = device.and_then(|d| self.device_of(d, username));
+        let found = staff::by_username(self.store(), username).await?;
+        let known = device
+            .zip(found.as_ref())
+            .and_then(|(d, s)| self.device_of(d, s));
         let charged = match &known {
             Some(id) => self.throttle().charge_device(id, ip, at),
             None => self.throttle().charge(username, ip, at),
@@ -170,7 +173,6 @@ impl Kefu {
                 retry_after_secs: wait.as_secs().max(1),
             });
         }
-        let found = staff::by_username(self.store(), username).await?;
         let hash = found
             .as_ref()
             .map(|s| s.password_hash.clone())
@@ -203,9 +205,9 @@ impl Kefu {
             Some(_) => None,
             None => {
                 let (cookie, _) = self.0.devices.issue(
-                    &username.to_lowercase(),
+                    &staff.id.to_string(),
                     "device",
-                    0,
+                    staff.token_version,
                     now / 1000,
                     DEVICE_TTL_SECS,
                 )?;
@@ -215,13 +217,19 @@ impl Kefu {
         Ok((session, device))
     }
 
-    /// The id of a device cookie issued to `username`, if `cookie` is one.
-    fn device_of(&self, cookie: &str, username: &str) -> Option<String> {
+    /// The id of a device cookie issued to `staff`, if `cookie` is one that
+    /// still stands. It names the staff member by id (a username given up
+    /// and taken again is another person) and carries their token version,
+    /// so what ends every token (password change, disabling, force
+    /// sign-out) ends the device cookies too.
+    fn device_of(&self, cookie: &str, staff: &Staff) -> Option<String> {
         self.0
             .devices
             .decode(cookie)
             .ok()
-            .filter(|c| c.role == "device" && c.sub == username.to_lowercase())
+            .filter(|c| {
+                c.role == "device" && c.sub == staff.id.to_string() && c.ver == staff.token_version
+            })
             .map(|c| c.jti)
     }
 

@@ -1,4 +1,5 @@
-//! Sign-in throttling: failed attempts are counted per username and per IP
+//! Sign-in throttling: failed attempts are counted per username (or, from a
+//! browser holding a device cookie of that account, per device) and per IP
 //! in a sliding window; past the limit, every attempt for that key (right or
 //! wrong password) is refused until the oldest failure leaves the window.
 //!
