@@ -100,6 +100,8 @@ test("the overview shows the chat desk right now and today's players, as the pag
   expect(active).toBeGreaterThan(0);
   expect(revenue).toBeGreaterThan(0);
   await expect(page.getByTestId("home-chats_waiting")).toHaveAttribute("href", "/desk");
+  // Staff online links where admins too may look (the staff list is the super admins').
+  await expect(page.getByTestId("home-staff_online")).toHaveAttribute("href", "/system");
 
   await page.goto("/system");
   await expect(page.getByTestId("kefu-chats_waiting-value")).toHaveText(String(waiting));

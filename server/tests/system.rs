@@ -256,3 +256,27 @@ async fn the_system_page_shows_kefu_and_the_service_to_admins_only() {
     let (_, html) = page(&s, &agent).await;
     assert!(!html.contains("bs-total_browsers"), "{html}");
 }
+
+#[tokio::test]
+async fn the_overview_figures_are_for_admins_only() {
+    let s = TestServer::start().await;
+    let call = |cookie: String| {
+        s.http
+            .post(s.url("/sfn/home_figures"))
+            .header("origin", &s.base)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .header("cookie", cookie)
+            .body("{}")
+            .send()
+    };
+    let admin = s.panel_cookie(ADMIN.0, ADMIN.1).await;
+    let r = call(admin).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    // (the desk right now, today's players): an empty database.
+    assert_eq!(v[0]["chats_waiting"], 0, "{v}");
+    assert_eq!(v[1]["new_users_today"], 0, "{v}");
+    let agent = s.panel_cookie(AGENT.0, AGENT.1).await;
+    assert_eq!(call(agent).await.unwrap().status(), 403);
+}
