@@ -17,10 +17,15 @@
 //!   ties by account, only players that still exist, only those who paid.
 //! - **previous** (extension): totals as they stood when this month began,
 //!   "today" figures for all of yesterday, "this month" for all of last month.
-//! - **chat** (extension): chats *created* in the window. First response =
-//!   the first agent message minus the chat's creation; handling = end minus
-//!   acceptance. Percentiles are nearest-rank (the median of an even count
-//!   is the lower middle).
+//! - **chat** (extension): conversations that *began* in the window. A
+//!   conversation begins when a chat is created, or when its player writes
+//!   to it after it ended (it is reopened); it ends when the chat ends. Each
+//!   counts for the agent who held it last. First response = the first agent
+//!   message of the conversation minus its beginning; handling = end minus
+//!   acceptance. A reopened chat's past conversations are kept as they were
+//!   (`chat_episodes`), so no figure of a day gone by changes afterwards.
+//!   Percentiles are nearest-rank (the median of an even count is the lower
+//!   middle).
 //!
 //! Speed: the large sums come from rollups the database keeps with triggers
 //! (migration 0006: 15-minute buckets, players per server, payments per
@@ -404,11 +409,13 @@ impl Kefu {
         names.extend(rows);
         let missing: Vec<i64> = ids.into_iter().filter(|i| !names.contains_key(i)).collect();
         for id in missing {
-            let name: Option<(Option<String>,)> =
-                sqlx::query_as("SELECT agent FROM chat_sessions WHERE agent_id = $1 LIMIT 1")
-                    .bind(id)
-                    .fetch_optional(self.store().pool())
-                    .await?;
+            let name: Option<(Option<String>,)> = sqlx::query_as(
+                "SELECT agent FROM chat_sessions WHERE agent_id = $1 AND agent IS NOT NULL \
+                     UNION ALL SELECT agent FROM chat_episodes WHERE agent_id = $1 LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(self.store().pool())
+            .await?;
             if let Some((Some(name),)) = name {
                 names.insert(id, name);
             }
@@ -427,7 +434,7 @@ impl Kefu {
         let days = self.trend_days(q, now)?;
         let pool = self.store().pool();
         let (lo, hi) = (days.bounds[0], *days.bounds.last().unwrap_or(&0));
-        // The chats come back as four aligned comma-separated columns in one
+        // The chats come back as aligned comma-separated columns in one
         // row: reading 100,000 rows one by one, or grouping them in SQL,
         // costs several times more than the scan of the index.
         let agg = |expr: &str| match self.store().backend() {
@@ -436,25 +443,35 @@ impl Kefu {
                 format!("string_agg(CAST(COALESCE({expr}, {NONE}) AS TEXT), ',')")
             }
         };
-        let per_day: Vec<(i64, i64)> = sqlx::query_as(&format!(
-            "{} SELECT CAST(days.i AS BIGINT), (SELECT COUNT(*) FROM chat_sessions \
-               WHERE created_at >= days.s AND created_at < days.e) FROM days ORDER BY days.i",
-            days.cte(1)
-        ))
-        .fetch_all(pool)
-        .await?;
         type Columns = (
             Option<String>,
             Option<String>,
             Option<String>,
             Option<String>,
+            Option<String>,
         );
-        let (ids, ended, firsts, handled): Columns = sqlx::query_as(&format!(
-            "SELECT {}, {}, {}, {} FROM chat_sessions WHERE created_at >= $1 AND created_at < $2",
-            agg("agent_id"),
-            agg("CASE WHEN status = 'ended' THEN 1 ELSE 0 END"),
-            agg("first_response_at - created_at"),
-            agg("ended_at - accepted_at"),
+        // Every conversation that began in the window, in three parts, each
+        // read from an index alone (migration 0011): chats never reopened,
+        // by creation; reopened chats' current conversations, by when they
+        // began again; and the ended conversations of reopened chats.
+        let (starts, ids, ended, firsts, handled): Columns = sqlx::query_as(&format!(
+            "SELECT {}, {}, {}, {}, {} FROM (\
+               SELECT created_at AS s, agent_id AS who, \
+                 CASE WHEN status = 'ended' THEN 1 ELSE 0 END AS done, \
+                 first_response_at AS f, accepted_at AS a, ended_at AS e FROM chat_sessions \
+                 WHERE created_at >= $1 AND created_at < $2 AND episode_at IS NULL \
+               UNION ALL SELECT episode_at, agent_id, \
+                 CASE WHEN status = 'ended' THEN 1 ELSE 0 END, \
+                 first_response_at, accepted_at, ended_at FROM chat_sessions \
+                 WHERE episode_at >= $1 AND episode_at < $2 \
+               UNION ALL SELECT started_at, agent_id, 1, first_response_at, accepted_at, ended_at \
+                 FROM chat_episodes WHERE started_at >= $1 AND started_at < $2\
+             ) AS conversations",
+            agg("s"),
+            agg("who"),
+            agg("done"),
+            agg("f - s"),
+            agg("e - a"),
         ))
         .bind(lo)
         .bind(hi)
@@ -466,11 +483,6 @@ impl Kefu {
                 .await?;
 
         let mut sessions = vec![0i64; days.dates.len()];
-        for (i, n) in per_day {
-            if let Some(slot) = sessions.get_mut(i as usize) {
-                *slot = n;
-            }
-        }
         let mut first = Vec::new();
         let mut handling = Vec::new();
         let mut agents: std::collections::HashMap<i64, (i64, i64, Vec<i64>)> = Default::default();
@@ -482,12 +494,20 @@ impl Kefu {
                 .map(|v| v.trim().parse::<i64>().ok().filter(|n| *n != NONE))
                 .collect()
         };
-        let (ids, ended, firsts, handled) = (
+        let (starts, ids, ended, firsts, handled) = (
+            column(&starts),
             column(&ids),
             column(&ended),
             column(&firsts),
             column(&handled),
         );
+        for start in starts.iter().flatten() {
+            // bounds[d] <= start < bounds[d + 1]
+            let day = days.bounds.partition_point(|b| b <= start);
+            if let Some(slot) = day.checked_sub(1).and_then(|d| sessions.get_mut(d)) {
+                *slot += 1;
+            }
+        }
         for (i, id) in ids.iter().enumerate() {
             let response = firsts.get(i).copied().flatten().map(|d| d.max(0));
             first.extend(response);

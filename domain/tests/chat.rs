@@ -765,6 +765,84 @@ async fn the_desk_shows_a_players_record_with_the_recharge_an_agent_made() {
     w.db.finish().await;
 }
 
+/// The chat figures count conversations: a chat reopened days after it
+/// ended is a second conversation, and the first keeps its day, its agent
+/// and its first response (they used to be rewritten by the reopening).
+#[tokio::test]
+async fn a_reopened_chat_leaves_its_past_conversation_in_the_figures() {
+    let w = world(2).await;
+    let (a, b) = (w.agents[0].clone(), w.agents[1].clone());
+    let (_a_out, _b_out) = (online(&w, &a), online(&w, &b));
+    let s = w.kefu.create_session("zhao.yun").await.unwrap();
+    let id = s.session_id.clone();
+    w.kefu.accept_session(&a, &id, None).await.unwrap();
+    let staff_says = |who: &Principal, text: &'static str| {
+        let (kefu, who, id) = (w.kefu.clone(), who.clone(), id.clone());
+        async move {
+            kefu.send_message(&Actor::Staff(who), &msg(&id, text, None), None)
+                .await
+                .unwrap()
+        }
+    };
+    staff_says(&a, "您好").await;
+    w.kefu.end_session(&a, &id).await.unwrap();
+    // That conversation was three days ago.
+    let three_days = 3 * 86_400_000i64;
+    sqlx::query(
+        "UPDATE chat_sessions SET created_at = created_at - $2, queued_at = queued_at - $2, \
+         accepted_at = accepted_at - $2, first_response_at = first_response_at - $2, \
+         ended_at = ended_at - $2 WHERE id = $1",
+    )
+    .bind(&id)
+    .bind(three_days)
+    .execute(w.kefu.store().pool())
+    .await
+    .unwrap();
+    let week = protocol::analytics::TrendQuery {
+        days: Some(7),
+        ..Default::default()
+    };
+    let figures = |at: i64| {
+        let kefu = w.kefu.clone();
+        let week = week.clone();
+        async move { kefu.chat_stats_at(&week, at).await.unwrap() }
+    };
+    let before = figures(domain::time::now_ms()).await;
+    assert_eq!(before.sessions, [0, 0, 0, 1, 0, 0, 0]);
+    let first_of_a = before.first_response_median_ms.expect("agent0 replied");
+
+    // Today the player writes again: b takes the new conversation.
+    w.kefu
+        .send_message(&player("zhao.yun"), &msg(&id, "又有问题", None), None)
+        .await
+        .unwrap();
+    w.kefu.accept_session(&b, &id, None).await.unwrap();
+    staff_says(&b, "请讲").await;
+    w.kefu.end_session(&b, &id).await.unwrap();
+
+    let after = figures(domain::time::now_ms()).await;
+    assert_eq!(after.sessions, [0, 0, 0, 1, 0, 0, 1]);
+    let agents: Vec<(&str, i64, i64)> = after
+        .per_agent
+        .iter()
+        .map(|l| (l.agent.as_str(), l.sessions, l.ended))
+        .collect();
+    assert_eq!(agents, [("agent0", 1, 1), ("agent1", 1, 1)]);
+    assert_eq!(
+        after.per_agent[0].first_response_median_ms,
+        Some(first_of_a)
+    );
+    // b's first reply counts from the reopening, not from three days ago.
+    let first_of_b = after.per_agent[1].first_response_median_ms.unwrap();
+    assert!((0..60_000).contains(&first_of_b), "{first_of_b}");
+    // The days before today read as they did.
+    let three_days_ago = figures(domain::time::now_ms() - three_days).await;
+    assert_eq!(three_days_ago.sessions, [0, 0, 0, 0, 0, 0, 1]);
+    assert_eq!(three_days_ago.per_agent.len(), 1);
+    assert_eq!(three_days_ago.per_agent[0].agent, "agent0");
+    w.db.finish().await;
+}
+
 /// A reopened chat waits from the message that reopened it, not from the
 /// day it was first opened; the queue lists the longest wait first (the
 /// order auto-accept hands chats out in).

@@ -875,15 +875,33 @@ impl Kefu {
         let lock = self.hub().session_lock(session_id);
         let _guard = lock.lock().await;
         let now = now_ms();
+        // The conversation that ended is kept as it was (for the chat
+        // figures), and the chat begins a new one, in one transaction.
+        let mut tx = self.store().begin_write().await?;
+        let kept = sqlx::query(
+            "INSERT INTO chat_episodes (session_id, started_at, agent_id, agent, accepted_at, \
+             first_response_at, ended_at) \
+             SELECT id, COALESCE(episode_at, created_at), agent_id, agent, accepted_at, \
+             first_response_at, COALESCE(ended_at, $2) FROM chat_sessions \
+             WHERE id = $1 AND status = 'ended' \
+             AND EXISTS (SELECT 1 FROM players WHERE players.account = chat_sessions.account)",
+        )
+        .bind(session_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if kept.rows_affected() == 0 {
+            // Not ended (anymore), or its player is gone: nothing to reopen.
+            return Ok(());
+        }
         let reopened: Option<SessionRow> = sqlx::query_as(&format!(
             "UPDATE chat_sessions SET status = 'pending', agent_id = NULL, agent = NULL, \
-             ended_at = NULL, accepted_at = NULL, queued_at = $2 WHERE id = $1 AND status = 'ended' \
-             AND EXISTS (SELECT 1 FROM players WHERE players.account = chat_sessions.account) \
-             RETURNING {SESSION_COLS}"
+             ended_at = NULL, accepted_at = NULL, first_response_at = NULL, queued_at = $2, \
+             episode_at = $2 WHERE id = $1 AND status = 'ended' RETURNING {SESSION_COLS}"
         ))
         .bind(session_id)
         .bind(now)
-        .fetch_optional(self.store().pool())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -892,12 +910,14 @@ impl Kefu {
                 e.into()
             }
         })?;
-        if let Some(s) = reopened {
-            self.status_changed(&s, Status::Ended, now, &[]);
-            self.notice(&s.id, "会话已重新打开".to_owned()).await?;
-            self.announce_pending(&s);
-            self.dispatch_later();
-        }
+        let Some(s) = reopened else {
+            return Ok(());
+        };
+        tx.commit().await?;
+        self.status_changed(&s, Status::Ended, now, &[]);
+        self.notice(&s.id, "会话已重新打开".to_owned()).await?;
+        self.announce_pending(&s);
+        self.dispatch_later();
         Ok(())
     }
 
