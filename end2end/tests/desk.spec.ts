@@ -364,6 +364,12 @@ test("a long chat opens on its newest page and loads older pages while scrolling
   await expect(msgs.last()).toHaveText(/第119条/);
   await expect(msgs).toHaveCount(50);
   await expect(agent.page.getByTestId("thread").getByTestId("day-sep")).toHaveCount(1);
+  // A window wider than 1100 px (Playwright's 1280 x 720): the desk fills it, the thread
+  // scrolls inside its column and the composer stays in view; the page itself does not scroll.
+  expect(agent.page.viewportSize()?.width).toBeGreaterThan(1100);
+  await expect(agent.page.getByTestId("composer")).toBeInViewport();
+  expect(await agent.page.evaluate(() => document.documentElement.scrollHeight - window.innerHeight)).toBeLessThanOrEqual(1);
+  expect(await agent.page.getByTestId("thread").evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true);
   // Scrolling to the top brings the next pages, keeping the reader's place.
   await agent.page.getByTestId("thread").evaluate((el) => (el.scrollTop = 0));
   await expect(msgs).toHaveCount(100);

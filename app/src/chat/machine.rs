@@ -660,6 +660,33 @@ mod tests {
         assert!(!c.auth_failed);
     }
 
+    /// The 21st socket of one person is closed with 4029: the client waits
+    /// as after any client error, and from the second refusal its
+    /// messages go over HTTP.
+    #[test]
+    fn a_refused_extra_socket_backs_off_and_sends_over_http() {
+        let mut c = connected();
+        c.send("s", "hi", "id-1".into(), 0.0);
+        assert_eq!(
+            c.on_close(protocol::chat::CLOSE_TOO_MANY_SOCKETS, 0.5),
+            vec![Action::Reconnect { after_ms: 5_000 }]
+        );
+        assert!(!c.auth_failed && !c.fallback);
+        assert_eq!(c.on_reconnect_timer(), vec![Action::Open]);
+        let actions = c.on_close(protocol::chat::CLOSE_TOO_MANY_SOCKETS, 0.5);
+        assert!(c.fallback);
+        assert!(
+            actions
+                .iter()
+                .any(|a| matches!(a, Action::HttpSend(m) if m.client_msg_id == "id-1")),
+            "{actions:?}"
+        );
+        assert!(matches!(
+            actions.last(),
+            Some(Action::Reconnect { after_ms: 10_000 })
+        ));
+    }
+
     #[test]
     fn offline_pauses_and_online_reconnects_at_once() {
         let mut c = connected();

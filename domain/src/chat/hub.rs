@@ -6,7 +6,10 @@
 //! it goes to. When a socket's queue is full its consumer cannot keep up: it
 //! is kicked (closed with [`CLOSE_TOO_SLOW`]) and dropped from the hub
 //! instead of buffering without bound; its client repairs the gap with
-//! `after_seq` when it reconnects.
+//! `after_seq` when it reconnects. One person holds at most
+//! [`protocol::chat::MAX_SOCKETS_PER_PERSON`] sockets: the check and the
+//! registration happen under the hub's lock, and the one over is refused
+//! (closed with `CLOSE_TOO_MANY_SOCKETS`) without touching the others.
 //!
 //! The hub lives in one process. Several Kefu processes behind a load
 //! balancer would need a shared bus (e.g. PostgreSQL LISTEN/NOTIFY); that is
