@@ -210,10 +210,34 @@ pub fn ThreadView(
         }
         last.set_value((first, el.scroll_height(), ours));
     });
+    // Whether the reader is at the newest message: a thread that changes
+    // size (a panel opens or closes beside it, the window is resized)
+    // keeps them there instead of leaving the newest messages out of view.
+    let at_newest = StoredValue::new(true);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use wasm_bindgen::{closure::Closure, JsCast};
+        let Some(el) = list.get() else { return };
+        let follow = Closure::<dyn FnMut()>::new(move || {
+            if let Some(el) = list.get_untracked() {
+                if at_newest.get_value() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            }
+        });
+        if let Ok(observer) = web_sys::ResizeObserver::new(follow.as_ref().unchecked_ref()) {
+            observer.observe(&el);
+            let held = send_wrapper::SendWrapper::new((observer, follow));
+            on_cleanup(move || held.take().0.disconnect());
+        }
+    });
     let on_scroll = move |_| {
-        if let (Some(el), Some(older)) = (list.get_untracked(), on_older) {
-            if el.scroll_top() < 40 && has_older.get_untracked() {
-                older.run(());
+        if let Some(el) = list.get_untracked() {
+            at_newest.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 80);
+            if let Some(older) = on_older {
+                if el.scroll_top() < 40 && has_older.get_untracked() {
+                    older.run(());
+                }
             }
         }
     };

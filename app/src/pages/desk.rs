@@ -834,6 +834,16 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         }
         colleagues.set(None);
     };
+    // The panel is for a chat the agent may still hand over: it closes when
+    // that stops (the chat ended, moved, or another one opened).
+    Effect::new(move |before: Option<Option<String>>| {
+        let now = selected.get();
+        let moved = before.is_some_and(|b| b != now);
+        if (moved || !can_write.get()) && colleagues.with_untracked(Option::is_some) {
+            colleagues.set(None);
+        }
+        now
+    });
     let transfer_panel = move || {
         colleagues.get().map(|list| {
             let rows = if list.is_empty() {
@@ -870,7 +880,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     };
     let may_clear = scope_all;
     let chat = view! {
-        <section class="desk-chat">
+        <section class="desk-chat"
+            on:keydown=move |e| if e.key() == "Escape" && colleagues.with_untracked(Option::is_some) { colleagues.set(None) }>
             {move || match current.get() {
                 None => view! { <p class="muted" data-testid="desk-select">{t!(i18n, chat.select)}</p> }.into_any(),
                 Some(s) => {
