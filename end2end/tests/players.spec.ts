@@ -135,6 +135,18 @@ test("a super admin creates an agent, disables it, and it can no longer sign in"
   await page.getByTestId("staff-create").click();
   await expect(page.getByTestId("toast")).toHaveText("用户名 lu.xun 已被占用。");
   await expect(page.getByTestId("staff-table").locator('[data-testid="staff-lu.xun"]')).toHaveCount(1);
+  // A new password is typed twice, hidden; two that differ change nothing.
+  await row.getByTestId("staff-password-change").click();
+  await expect(page.getByTestId("password-form")).toContainText("为 lu.xun 设置新密码");
+  await expect(page.getByTestId("password-new")).toHaveAttribute("type", "password");
+  await page.getByTestId("password-new").fill("lu-xun-new-pass");
+  await page.getByTestId("password-again").fill("lu-xun-new-pasS");
+  await page.getByTestId("password-save").click();
+  await expect(page.getByTestId("password-error")).toHaveText("两次输入的密码不一致。");
+  await page.getByTestId("password-again").fill("lu-xun-new-pass");
+  await page.getByTestId("password-save").click();
+  await expect(page.getByTestId("password-form")).toHaveCount(0);
+  await expect(page.getByTestId("toast")).toHaveText("操作成功。");
   await row.getByTestId("staff-toggle").click();
   await expect(row.getByTestId("staff-status")).toHaveText("停用");
   // The audit log shows both writes.
@@ -161,7 +173,12 @@ test("a super admin creates an agent, disables it, and it can no longer sign in"
   await expect(page).toHaveURL(/\/login$/);
   await hydrated(page);
   await page.getByTestId("login-username").fill("lu.xun");
+  // The old password is no longer right; the new one is, and only then is
+  // the account said to be disabled.
   await page.getByTestId("login-password").fill("lu-xun-password");
+  await page.getByTestId("login-submit").click();
+  await expect(page.getByTestId("login-error")).toHaveText("用户名或密码错误。");
+  await page.getByTestId("login-password").fill("lu-xun-new-pass");
   await page.getByTestId("login-submit").click();
   await expect(page.getByTestId("login-error")).toHaveText("此账号已被停用，请联系超级管理员。");
 });

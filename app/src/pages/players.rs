@@ -414,6 +414,11 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
                                     }).collect_view()}
                                 </tr></thead>
                                 <tbody>
+                                    {rows.is_empty().then(|| view! {
+                                        <tr><td colspan=COLUMNS.len() + usize::from(is_super) class="muted" data-testid="empty">
+                                            {t!(i18n, players.no_results)}
+                                        </td></tr>
+                                    })}
                                     {rows.into_iter().map(|p| player_row(i18n, p, is_super, selected)).collect_view()}
                                 </tbody>
                             </table>
@@ -439,7 +444,8 @@ pub(crate) fn pager(
     let at = |p: i64| link_at(path, map, &[("page", p.to_string())]);
     view! {
         <nav class="pager" data-testid="pager">
-            {(page > 1).then(|| view! { <A href=at(page - 1) attr:data-testid="page-prev">"‹"</A> })}
+            // Past the last page (an old link), back leads to the last one.
+            {(page > 1).then(|| view! { <A href=at((page - 1).min(pages.max(1))) attr:data-testid="page-prev">"‹"</A> })}
             <span>{t_string!(i18n, players.page_of, page = page, pages = pages).to_string()}</span>
             {(page < pages).then(|| view! { <A href=at(page + 1) attr:data-testid="page-next">"›"</A> })}
         </nav>
@@ -548,7 +554,7 @@ pub fn PlayerDetail(is_super: bool) -> impl IntoView {
                             </dl>
                             {is_super.then(|| view! { <PlayerActions player=p.clone() version messages/> })}
                             <h2>{t!(i18n, players.history)}" ("{total}")"</h2>
-                            <table class="table" data-testid="recharge-history">
+                            <div class="table-wrap"><table class="table" data-testid="recharge-history">
                                 <thead><tr>
                                     <th>{t!(i18n, players.h.time)}</th><th>{t!(i18n, players.recharge.amount)}</th>
                                     <th>{t!(i18n, players.recharge.duration)}</th><th>{t!(i18n, players.f.membership_level)}</th>
@@ -569,7 +575,7 @@ pub fn PlayerDetail(is_super: bool) -> impl IntoView {
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }.into_any()
                     }
                 }

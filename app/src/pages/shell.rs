@@ -79,11 +79,12 @@ fn section_body(section: Section, sub: Sub, user: &UserInfo) -> impl IntoView {
         (Section::System, _) => view! { <crate::pages::system::SystemPage/> }.into_any(),
         (Section::Home, _) => {
             let name = user.username.clone();
+            // "2026-12-05 16:44", in the business zone like every time shown.
             let time = user
                 .last_login
-                .clone()
-                .unwrap_or_default()
-                .replace('T', " ");
+                .as_deref()
+                .map(|t| t.get(..16).unwrap_or(t).replace('T', " "))
+                .unwrap_or_default();
             let role = user.user_type;
             view! {
                 <Title text=t_string!(i18n, home.title).to_string()/>

@@ -62,6 +62,48 @@ pub fn StaffPage(me: i64) -> impl IntoView {
         });
     };
     let confirm = move |text: String| window().confirm_with_message(&text).unwrap_or(false);
+    // A new password is typed twice, hidden, in a form of the page (not the
+    // browser's prompt, which shows it in clear and cannot be styled).
+    let changing = RwSignal::new(None::<(i64, String)>);
+    let new_password = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let password_error = RwSignal::new(false);
+    let close_password = move || {
+        changing.set(None);
+        new_password.set(String::new());
+        again.set(String::new());
+        password_error.set(false);
+    };
+    let submit_password = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let p = new_password.get_untracked();
+        if p != again.get_untracked() {
+            password_error.set(true);
+            return;
+        }
+        if let Some((id, _)) = changing.get_untracked() {
+            act.dispatch((id, format!("password:{p}")));
+        }
+        close_password();
+    };
+    let password_form = move || {
+        changing.get().map(|(_, name)| {
+            view! {
+                <form class="card form inline-form" on:submit=submit_password data-testid="password-form">
+                    <p><strong>{t_string!(i18n, staff.password_title, name = name).to_string()}</strong></p>
+                    <label><span>{t!(i18n, staff.new_password)}</span>
+                        <input type="password" autocomplete="new-password" bind:value=new_password required data-testid="password-new"/></label>
+                    <label><span>{t!(i18n, staff.password_again)}</span>
+                        <input type="password" autocomplete="new-password" bind:value=again required data-testid="password-again"/></label>
+                    <button type="submit" class="button primary" data-testid="password-save">{t!(i18n, players.save)}</button>
+                    <button type="button" class="button link" on:click=move |_| close_password()>{t!(i18n, chat.cancel)}</button>
+                    {move || password_error.get().then(|| view! {
+                        <p class="form-error" role="alert" data-testid="password-error">{t!(i18n, staff.password_mismatch)}</p>
+                    })}
+                </form>
+            }
+        })
+    };
     view! {
         <Title text=t_string!(i18n, nav.staff).to_string()/>
         <div class="page-head">
@@ -79,13 +121,14 @@ pub fn StaffPage(me: i64) -> impl IntoView {
                 </select></label>
             <button type="submit" class="button primary" data-testid="staff-create">{t!(i18n, staff.create)}</button>
         </form>
+        {password_form}
         {move || message.get().map(|(ok, text)| view! { <p class=if ok { "toast" } else { "form-error" } role="status" data-testid="toast">{text}</p> })}
         <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match staff.await {
                     Err(e) => view! { <p class="form-error">{failure_text(i18n, &e)}</p> }.into_any(),
                     Ok(rows) => view! {
-                        <table class="table" data-testid="staff-table">
+                        <div class="table-wrap"><table class="table" data-testid="staff-table">
                             <thead><tr>
                                 <th>"ID"</th><th>{t!(i18n, login.username)}</th><th>{t!(i18n, staff.role)}</th>
                                 <th>{t!(i18n, staff.status)}</th><th>{t!(i18n, staff.last_login)}</th><th>{t!(i18n, staff.actions)}</th>
@@ -113,12 +156,11 @@ pub fn StaffPage(me: i64) -> impl IntoView {
                                                         act.dispatch((id, format!("status:{}", if active { "inactive" } else { "active" })));
                                                     }>{if active { t_string!(i18n, staff.disable).to_string() } else { t_string!(i18n, staff.enable).to_string() }}</button>
                                                 </Show>
-                                                <button class="button" data-testid="staff-password-change" on:click=move |_| {
-                                                    let ask = t_string!(i18n, staff.new_password).to_string();
-                                                    if let Ok(Some(p)) = window().prompt_with_message(&ask) {
-                                                        if !p.is_empty() {
-                                                            act.dispatch((id, format!("password:{p}")));
-                                                        }
+                                                <button class="button" data-testid="staff-password-change" on:click={
+                                                    let name = name.clone();
+                                                    move |_| {
+                                                        close_password();
+                                                        changing.set(Some((id, name.clone())));
                                                     }
                                                 }>{t!(i18n, staff.change_password)}</button>
                                                 <button class="button" data-testid="staff-force-logout" on:click=move |_| {
@@ -139,7 +181,7 @@ pub fn StaffPage(me: i64) -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                 }
             })}
@@ -193,12 +235,15 @@ pub fn AuditPage() -> impl IntoView {
                     let pages = ((total + size - 1) / size).max(1);
                     view! {
                         <p data-testid="total">{t_string!(i18n, players.total, total = total).to_string()}</p>
-                        <table class="table" data-testid="audit-table">
+                        <div class="table-wrap"><table class="table" data-testid="audit-table">
                             <thead><tr>
                                 <th>{t!(i18n, players.h.time)}</th><th>{t!(i18n, staff.actor)}</th><th>{t!(i18n, staff.action)}</th>
                                 <th>{t!(i18n, staff.target)}</th><th>{t!(i18n, staff.detail)}</th><th>"IP"</th>
                             </tr></thead>
                             <tbody>
+                                {rows.is_empty().then(|| view! {
+                                    <tr><td colspan="6" class="muted" data-testid="empty">{t!(i18n, staff.audit_empty)}</td></tr>
+                                })}
                                 {rows.into_iter().map(|e| view! {
                                     <tr>
                                         <td>{e.created_at.get(..19).unwrap_or(&e.created_at).replace('T', " ")}</td>
@@ -207,7 +252,7 @@ pub fn AuditPage() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                         {crate::pages::players::pager(i18n, "/staff/audit", &m, page, pages)}
                     }.into_any()
                     }

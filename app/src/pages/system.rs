@@ -66,7 +66,11 @@ fn page(i18n: I18nContext<Locale>, s: SystemStatus) -> impl IntoView {
 
 fn kefu_panel(i18n: I18nContext<Locale>, k: KefuStatus) -> impl IntoView {
     let sockets = move |n: u32| t_string!(i18n, system.sockets, n = n).to_string();
-    let started = k.started_at.replace('T', " ");
+    let started = k
+        .started_at
+        .get(..16)
+        .unwrap_or(&k.started_at)
+        .replace('T', " ");
     // (key, label, value, note)
     let items = [
         (
