@@ -149,7 +149,7 @@ test("a super admin creates an agent, disables it, and it can no longer sign in"
   await expect(page.getByTestId("toast")).toHaveText("操作成功。");
   await row.getByTestId("staff-toggle").click();
   await expect(row.getByTestId("staff-status")).toHaveText("停用");
-  // The audit log shows both writes.
+  // The audit log shows the writes (the password change too).
   await page.goto("/staff/audit?target=lu.xun");
   await expect(page.getByTestId("audit-table")).toContainText("新建员工");
   await expect(page.getByTestId("audit-table")).toContainText("启用 / 停用员工");
@@ -162,10 +162,13 @@ test("a super admin creates an agent, disables it, and it can no longer sign in"
   // Longer lists page: one entry a page here, the older one a click away.
   await page.goto("/staff/audit?target=lu.xun&size=1");
   await hydrated(page);
-  await expect(page.getByTestId("pager")).toContainText("第 1 / 2 页");
+  await expect(page.getByTestId("pager")).toContainText("第 1 / 3 页");
   await expect(page.getByTestId("audit-table")).toContainText("启用 / 停用员工");
   await page.getByTestId("page-next").click();
   await expect(page).toHaveURL(/page=2/);
+  await expect(page.getByTestId("pager")).toContainText("第 2 / 3 页");
+  await page.getByTestId("page-next").click();
+  await expect(page).toHaveURL(/page=3/);
   await expect(page.getByTestId("audit-table")).toContainText("新建员工");
   await expect(page.getByTestId("page-prev")).toBeVisible();
 
