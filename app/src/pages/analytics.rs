@@ -124,7 +124,7 @@ pub fn AnalyticsPage() -> impl IntoView {
                     </A>
                 }
             }).collect_view()}
-            <Form method="GET" action="/analytics" attr:class="range">
+            <Form method="GET" action="/analytics" on_form_data=super::only_filled() attr:class="range">
                 <label><span>{t!(i18n, analytics.from)}</span>
                     <input type="date" name="from" data-testid="range-from" prop:value=move || query.get().from.unwrap_or_default()/></label>
                 <label><span>{t!(i18n, analytics.to)}</span>

@@ -211,7 +211,7 @@ pub fn AuditPage() -> impl IntoView {
     view! {
         <Title text=t_string!(i18n, staff.audit).to_string()/>
         <h1 data-testid="page-title">{t!(i18n, staff.audit)}</h1>
-        <Form method="GET" action="/staff/audit" attr:class="filters">
+        <Form method="GET" action="/staff/audit" on_form_data=super::only_filled() attr:class="filters">
             <label><span>{t!(i18n, staff.actor)}</span><input type="text" name="actor" prop:value=value("actor")/></label>
             <label><span>{t!(i18n, staff.action)}</span>
                 <select name="action" prop:value=value("action") data-testid="audit-action">
