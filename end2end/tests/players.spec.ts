@@ -31,6 +31,8 @@ test("a super admin filters by two filters and the URL keeps them", async ({ pag
   await expect(page).toHaveURL(/server_name=%E6%B4%9B%E9%98%B3|server_name=洛阳/);
   await expect(page).toHaveURL(/game_platform_list=1/);
   await expect(page).toHaveURL(/is_open=1/);
+  // The address holds the three filters and nothing else: no empty fields, no stray `=`.
+  expect([...new URL(page.url()).searchParams.keys()].sort()).toEqual(["game_platform_list", "is_open", "server_name"]);
   await expect(page.getByTestId("row-f.one")).toBeVisible();
   await expect(page.getByTestId("row-f.two")).toHaveCount(0);
   await expect(page.getByTestId("row-f.three")).toHaveCount(0);
@@ -53,7 +55,11 @@ test("a super admin filters by two filters and the URL keeps them", async ({ pag
 });
 
 test("create, recharge with a previewed expiry, history, transfer, batch delete", async ({ page, request }) => {
-  page.on("dialog", (d) => d.accept());
+  const dialogs: string[] = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    return d.accept();
+  });
   const t = await token(request, "admin", ADMIN_PASSWORD);
   await seedPlayer(request, t, { account: "r.target" });
   await signIn(page, "admin", ADMIN_PASSWORD);
@@ -79,6 +85,14 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await expect(page.getByTestId("recharge-history").locator("tbody tr")).toHaveCount(1);
   await expect(page.getByTestId("recharge-history").locator("tbody tr").first()).toContainText("小乔");
 
+  // A transfer the server would refuse is refused before the question is asked.
+  const asked = dialogs.length;
+  await page.getByTestId("transfer-submit").click();
+  await expect(page.getByTestId("transfer-result")).toHaveText("目标账号: 必填");
+  await page.getByTestId("transfer-target").fill(" r.new ");
+  await page.getByTestId("transfer-submit").click();
+  await expect(page.getByTestId("transfer-result")).toHaveText("目标账号: 不能与转出账号相同");
+  expect(dialogs.length).toBe(asked);
   await page.getByTestId("transfer-target").fill("r.target");
   await page.getByTestId("transfer-submit").click();
   await expect(page.getByTestId("transfer-result")).toContainText("r.target");

@@ -334,7 +334,7 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
                 <A href="/players/new" attr:class="button primary" attr:data-testid="player-new">{t!(i18n, players.new)}</A>
             </Show>
         </div>
-        <Form method="GET" action="/players" attr:class="filters" attr:data-testid="filters">
+        <Form method="GET" action="/players" on_form_data=super::only_filled() attr:class="filters" attr:data-testid="filters">
             <label class="wide">
                 <span>{t!(i18n, players.keyword)}</span>
                 <input type="search" name="keyword" prop:value=value("keyword") data-testid="filter-keyword"
@@ -712,6 +712,7 @@ fn PlayerActions(
     };
     // Transfer.
     let target = RwSignal::new(String::new());
+    let source_account = account.trim().to_owned();
     let transfer = Action::new({
         let account = account.clone();
         move |t: &String| {
@@ -744,6 +745,22 @@ fn PlayerActions(
     let submit_transfer = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let t = target.get_untracked().trim().to_owned();
+        // What the server would refuse is said before anything is asked.
+        let refusal = if t.is_empty() {
+            Some("is required")
+        } else if t == source_account {
+            Some("must differ from source_account")
+        } else {
+            None
+        };
+        if let Some(detail) = refusal {
+            let reason = reason_text(i18n.get_locale_untracked(), detail).unwrap_or_default();
+            transfer_msg.set(Some((
+                false,
+                format!("{}: {reason}", field_label(i18n, "target_account")),
+            )));
+            return;
+        }
         let ask = t_string!(i18n, players.confirm_transfer, target = t.clone()).to_string();
         if window().confirm_with_message(&ask).unwrap_or(false) {
             transfer.dispatch(t);
