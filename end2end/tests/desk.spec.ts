@@ -607,3 +607,36 @@ test("a draft stays with its chat, and a cleared chat does not bring back what t
   expect(errors).toEqual([]);
   for (const side of [agent, a.player, b.player]) await side.context.close();
 });
+
+test("on a phone the desk shows the list or the open chat, and goes back with its draft", async ({ browser, request }) => {
+  const username = await newAgent(request, "ph");
+  const agent = await openDesk(browser, username, { viewport: { width: 390, height: 800 } });
+  const account = `phone.${Date.now()}`;
+  const player = await openWidget(browser, await playerToken(request, account));
+  await say(player.page, "手机上能看到吗");
+  await expect(agent.page.getByTestId("chat-with")).toHaveCount(0);
+  await chatRow(agent.page, "queue", account).click();
+  // The chat is open: the list is out of the way, the thread and composer fit the width.
+  await expect(chatRow(agent.page, "queue", account)).toBeHidden();
+  await agent.page.getByTestId("accept").click();
+  await expect(agent.page.getByTestId("composer")).toBeEnabled();
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(account);
+  await expect(chatRow(agent.page, "mine", account)).toBeHidden();
+  await expect(agent.page.getByTestId("thread").getByText("手机上能看到吗")).toBeInViewport();
+  const width = await agent.page.evaluate(() => document.documentElement.scrollWidth);
+  expect(width).toBeLessThanOrEqual(390);
+  await agent.page.getByTestId("composer").fill("半句话");
+  // Back to the list, and into the chat again: the half-written reply is still there.
+  await agent.page.getByTestId("back-to-list").click();
+  await expect(chatRow(agent.page, "mine", account)).toBeVisible();
+  await expect(agent.page.getByTestId("chat-with")).toHaveCount(0);
+  await chatRow(agent.page, "mine", account).click();
+  await expect(agent.page.getByTestId("composer")).toHaveValue("半句话");
+  await agent.page.getByTestId("composer").press("Enter");
+  await expect(player.page.getByTestId("thread").getByText("半句话")).toBeVisible();
+  // On a wide screen the button is not there: list and chat stand side by side.
+  await agent.page.setViewportSize({ width: 1280, height: 800 });
+  await expect(agent.page.getByTestId("back-to-list")).toBeHidden();
+  await expect(chatRow(agent.page, "mine", account)).toBeVisible();
+  for (const side of [agent, player]) await side.context.close();
+});

@@ -493,7 +493,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         }
         now_mine
     });
-    let open_chat = Callback::new(move |id: String| {
+    // What the agent typed stays with the chat they leave.
+    let keep_draft = move || {
         let left = draft.get_untracked();
         drafts.update_value(|d| {
             if let Some(old) = selected.get_untracked() {
@@ -504,6 +505,18 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                 }
             }
         });
+    };
+    // Back to the list (a phone shows one of the two at a time).
+    let close_chat = move |_| {
+        keep_draft();
+        draft.set(String::new());
+        selected.set(None);
+        colleagues.set(None);
+        notice.set(None);
+        live.focus(None);
+    };
+    let open_chat = Callback::new(move |id: String| {
+        keep_draft();
         draft.set(
             drafts
                 .with_value(|d| d.get(&id).cloned())
@@ -889,6 +902,9 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     let mine = can_write.get();
                     view! {
                         <header class="chat-head">
+                            <button class="button link narrow-only" data-testid="back-to-list" on:click=close_chat>
+                                "← "{t!(i18n, chat.back)}
+                            </button>
                             <h2 data-testid="chat-with">{s.user_account.clone()}</h2>
                             <span class="muted" data-testid="chat-status" data-status=s.status.clone()>{state_label(i18n, &s.status)}</span>
                             {s.cs_account.clone().map(|a| view! { <span class="muted" data-testid="chat-agent">" · "{a}</span> })}
@@ -959,7 +975,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let account = Memo::new(move |_| current.with(|c| c.as_ref().map(|s| s.user_account.clone())));
     view! {
         {head}
-        <div class="desk">
+        <div class="desk" class:open=move || selected.with(Option::is_some)>
             {list}
             {chat}
             <Show when=move || selected.get().is_some()>
