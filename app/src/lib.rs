@@ -16,6 +16,7 @@ pub mod auth;
 pub mod charts;
 pub mod chat;
 pub mod clock;
+pub mod confirm;
 pub mod i18n;
 pub mod nav;
 pub mod pages;
@@ -66,6 +67,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let user = Resource::new_blocking(|| (), |_| auth::current_user());
     provide_context(CurrentUser(user));
+    confirm::provide();
     // Marks the page as interactive once hydration ran (end-to-end tests wait for it).
     Effect::new(|_| {
         if let Some(body) = document().body() {
@@ -100,6 +102,7 @@ pub fn App() -> impl IntoView {
                     </Routes>
                 </main>
             </Router>
+            <confirm::ConfirmDialog/>
         </I18nContextProvider>
     }
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
   ADMIN_PASSWORD,
+  answerConfirm,
   API_KEY,
   STAFF_PASSWORD,
   chatRow,
@@ -598,8 +599,8 @@ test("a draft stays with its chat, and a cleared chat does not bring back what t
   // Clearing the history empties the thread; the agent's own sent messages do not come back.
   await say(agent.page, "再补一句");
   await expect(agent.page.getByTestId("msg").filter({ hasText: "再补一句" })).toHaveAttribute("data-state", /sent|stored/);
-  agent.page.once("dialog", (d) => d.accept());
   await agent.page.getByTestId("clear").click();
+  await answerConfirm(agent.page, "确定清空该会话的全部消息？此操作不可撤销。", "清空记录");
   await expect(a.player.page.getByTestId("thread").getByText("再补一句")).toHaveCount(0);
   await expect(agent.page.getByTestId("thread").getByTestId("msg")).toHaveCount(0);
   await agent.page.waitForTimeout(500);

@@ -140,3 +140,20 @@ export async function sendOverHttp(request: APIRequestContext, token: string, da
     return refused;
   }
 }
+
+/** Answers the page's confirm dialog (app/src/confirm.rs): checks its question, then presses
+ * the button labelled `yes`, or "取消" when `yes` is null, and waits for it to close. */
+export async function answerConfirm(page: Page, question: string | RegExp, yes: string | null) {
+  const dialog = page.getByTestId("confirm");
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByTestId("confirm-text")).toHaveText(question);
+  // Focus starts on "Cancel": an Enter pressed out of habit changes nothing.
+  await expect(dialog.getByTestId("confirm-no")).toBeFocused();
+  if (yes === null) {
+    await dialog.getByTestId("confirm-no").click();
+  } else {
+    await expect(dialog.getByTestId("confirm-yes")).toHaveText(yes);
+    await dialog.getByTestId("confirm-yes").click();
+  }
+  await expect(dialog).toBeHidden();
+}

@@ -1,5 +1,5 @@
 import { test, expect, APIRequestContext } from "@playwright/test";
-import { hydrated, signIn } from "./helpers";
+import { answerConfirm, hydrated, signIn } from "./helpers";
 
 const ADMIN_PASSWORD = process.env.KEFU_E2E_ADMIN_PASSWORD ?? "";
 const STAFF_PASSWORD = process.env.KEFU_E2E_AGENT_PASSWORD ?? "";
@@ -78,7 +78,14 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await page.getByTestId("recharge-days").fill("30");
   await page.getByTestId("recharge-agent").fill("小乔");
   await expect(page.getByTestId("recharge-preview")).toContainText("新到期时间：");
+  // Asked first, in a dialog of the page: cancelling changes nothing.
   await page.getByTestId("recharge-submit").click();
+  await answerConfirm(page, /^确认充值？新到期时间为 \d{4}-\d{2}-\d{2} \d{2}:\d{2}。$/, null);
+  await page.waitForTimeout(300);
+  await expect(page.getByTestId("recharge-result")).toHaveCount(0);
+  await expect(page.getByTestId("field-membership_expire_date")).toHaveText("");
+  await page.getByTestId("recharge-submit").click();
+  await answerConfirm(page, /^确认充值？/, "确认充值");
   await expect(page.getByTestId("recharge-result")).toContainText("充值成功");
   await expect(page.getByTestId("field-membership_expire_date")).not.toHaveText("");
   await expect(page.getByTestId("field-membership_pay_money")).toHaveText("30.00");
@@ -86,15 +93,16 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await expect(page.getByTestId("recharge-history").locator("tbody tr").first()).toContainText("小乔");
 
   // A transfer the server would refuse is refused before the question is asked.
-  const asked = dialogs.length;
   await page.getByTestId("transfer-submit").click();
   await expect(page.getByTestId("transfer-result")).toHaveText("目标账号: 必填");
+  await expect(page.getByTestId("confirm")).toBeHidden();
   await page.getByTestId("transfer-target").fill(" r.new ");
   await page.getByTestId("transfer-submit").click();
   await expect(page.getByTestId("transfer-result")).toHaveText("目标账号: 不能与转出账号相同");
-  expect(dialogs.length).toBe(asked);
+  await expect(page.getByTestId("confirm")).toBeHidden();
   await page.getByTestId("transfer-target").fill("r.target");
   await page.getByTestId("transfer-submit").click();
+  await answerConfirm(page, "确定把会员转移到 r.target 吗？", "转移");
   await expect(page.getByTestId("transfer-result")).toContainText("r.target");
   await expect(page.getByTestId("field-membership_pay_money")).toHaveText("0.00");
   const target = await request.get("/api/admin/users/r.target", { headers: { Authorization: `Bearer ${t}` } });
@@ -105,10 +113,67 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await hydrated(page);
   await page.getByTestId("select-r.new").check();
   await page.getByTestId("select-r.target").check();
+  // Escape cancels: both rows stay.
   await page.getByTestId("batch-delete").click();
+  await expect(page.getByTestId("confirm-text")).toHaveText("确定删除 2 个玩家吗？此操作不可撤销。");
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("confirm")).toBeHidden();
+  await page.waitForTimeout(300);
+  await expect(page.getByTestId("row-r.new")).toBeVisible();
+  await expect(page.getByTestId("row-r.target")).toBeVisible();
+  await page.getByTestId("batch-delete").click();
+  await answerConfirm(page, "确定删除 2 个玩家吗？此操作不可撤销。", "删除");
   await expect(page.getByTestId("toast")).toHaveText("已删除 2 个玩家。");
   await expect(page.getByTestId("row-r.new")).toHaveCount(0);
   await expect(page.getByTestId("row-r.target")).toHaveCount(0);
+  // Every question was the page's own: the browser's confirm() was never used.
+  expect(dialogs).toEqual([]);
+});
+
+test("deleting a player or a staff member asks in the page first; only yes deletes", async ({ page, request }) => {
+  const dialogs: string[] = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    return d.dismiss();
+  });
+  const t = await token(request, "admin", ADMIN_PASSWORD);
+  const account = `del.${Date.now()}`;
+  await seedPlayer(request, t, { account });
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await page.goto(`/players/${account}`);
+  await hydrated(page);
+  await page.getByTestId("player-delete").click();
+  await answerConfirm(page, "确定删除 1 个玩家吗？此操作不可撤销。", null);
+  await page.waitForTimeout(300);
+  await expect(page).toHaveURL(new RegExp(`/players/${account.replace(".", "\\.")}$`));
+  const kept = await request.get(`/api/admin/users/${account}`, { headers: { Authorization: `Bearer ${t}` } });
+  expect(kept.status()).toBe(200);
+  await page.getByTestId("player-delete").click();
+  await answerConfirm(page, "确定删除 1 个玩家吗？此操作不可撤销。", "删除");
+  await expect(page).toHaveURL(/\/players$/);
+  const gone = await request.get(`/api/admin/users/${account}`, { headers: { Authorization: `Bearer ${t}` } });
+  expect(gone.status()).toBe(404);
+
+  const name = `gan.ning${Date.now() % 100000}`;
+  await page.goto("/staff");
+  await hydrated(page);
+  await page.getByTestId("staff-username").fill(name);
+  await page.getByTestId("staff-password").fill("gan-ning-password");
+  await page.getByTestId("staff-create").click();
+  const row = page.getByTestId(`staff-${name}`);
+  await expect(row).toBeVisible();
+  await row.getByTestId("staff-delete").click();
+  await answerConfirm(page, `确定删除 ${name} 吗？`, null);
+  await page.waitForTimeout(300);
+  await expect(row).toBeVisible();
+  await row.getByTestId("staff-delete").click();
+  await answerConfirm(page, `确定删除 ${name} 吗？`, "删除");
+  await expect(row).toHaveCount(0);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("staff-table")).toBeVisible();
+  await expect(page.getByTestId(`staff-${name}`)).toHaveCount(0);
+  expect(dialogs).toEqual([]);
 });
 
 test("an admin reads players without edit controls and the API refuses writes", async ({ page, request }) => {

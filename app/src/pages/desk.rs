@@ -823,16 +823,23 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             ));
         }
     };
+    let confirm = crate::confirm::use_confirm();
     let clear = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let sure = window()
-                .confirm_with_message(t_string!(i18n, chat.clear_confirm))
-                .unwrap_or(false);
-            if sure {
-                act("clear_chat_history");
-            }
-        }
+        // The chat asked about, not whichever is open when "yes" is pressed.
+        let Some(id) = selected.get_untracked() else {
+            return;
+        };
+        confirm.ask(
+            t_string!(i18n, chat.clear_confirm),
+            t_string!(i18n, chat.clear),
+            crate::confirm::Kind::Danger,
+            move || {
+                live.send_frame(frame(
+                    "clear_chat_history",
+                    serde_json::json!({"session_id": id}),
+                ));
+            },
+        );
     };
     let open_transfer = move |_| {
         colleagues.set(Some(Vec::new()));

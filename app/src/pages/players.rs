@@ -14,6 +14,7 @@ use leptos_router::params::ParamsMap;
 use protocol::players::{Player, PlayerInput, PlayerQuery, RechargeRequest, TransferRequest};
 
 use crate::api::{self, Failure};
+use crate::confirm::{use_confirm, Kind};
 use crate::i18n::*;
 use crate::reason::reason_text;
 
@@ -217,6 +218,7 @@ fn enc(s: &str) -> String {
 #[component]
 pub fn PlayersList(is_super: bool) -> impl IntoView {
     let i18n = use_i18n();
+    let confirm = use_confirm();
     let query_map = use_query_map();
     let query = Memo::new(move |_| query_from(&query_map.get()));
     let version = RwSignal::new(0u32);
@@ -253,9 +255,10 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
     let confirm_delete = move |_| {
         let accounts: Vec<String> = selected.get_untracked().into_iter().collect();
         let ask = t_string!(i18n, players.confirm_delete, count = accounts.len()).to_string();
-        if window().confirm_with_message(&ask).unwrap_or(false) {
-            delete.dispatch(accounts);
-        }
+        let yes = t_string!(i18n, players.delete).to_string();
+        confirm.ask(ask, yes, Kind::Danger, move || {
+            delete.dispatch(accounts.clone());
+        });
     };
     let value = move |k: &'static str| move || query_map.get().get(k).unwrap_or_default();
     let filter = move |k: &'static str, kind: &'static str, hint: &'static str| {
@@ -598,6 +601,7 @@ fn PlayerActions(
     messages: ActionMessages,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    let confirm = use_confirm();
     let account = player.account.clone();
     let expire = player.membership_expire_date.clone();
     // The business time zone's offset, from a time the server sent: the
@@ -697,16 +701,17 @@ fn PlayerActions(
                 return;
             };
             let ask = t_string!(i18n, players.confirm_recharge, date = date).to_string();
-            if !window().confirm_with_message(&ask).unwrap_or(false) {
-                return;
-            }
-            recharge.dispatch(RechargeRequest {
+            let yes = t_string!(i18n, players.recharge.submit).to_string();
+            let request = RechargeRequest {
                 amount: amount_v,
                 duration: days_v,
                 service_agent: agent.get_untracked(),
                 remark: Some(remark.get_untracked()).filter(|r| !r.is_empty()),
                 is_gift: Some(gift.get_untracked()),
                 membership_level: level.get_untracked().parse().ok(),
+            };
+            confirm.ask(ask, yes, Kind::Plain, move || {
+                recharge.dispatch(request.clone());
             });
         }
     };
@@ -762,9 +767,10 @@ fn PlayerActions(
             return;
         }
         let ask = t_string!(i18n, players.confirm_transfer, target = t.clone()).to_string();
-        if window().confirm_with_message(&ask).unwrap_or(false) {
-            transfer.dispatch(t);
-        }
+        let yes = t_string!(i18n, players.transfer.submit).to_string();
+        confirm.ask(ask, yes, Kind::Plain, move || {
+            transfer.dispatch(t.clone());
+        });
     };
     // Delete.
     let navigate = use_navigate();
@@ -822,9 +828,10 @@ fn PlayerActions(
                 <h2>{t!(i18n, players.danger)}</h2>
                 <button class="button danger" data-testid="player-delete" on:click=move |_| {
                     let ask = t_string!(i18n, players.confirm_delete, count = 1).to_string();
-                    if window().confirm_with_message(&ask).unwrap_or(false) {
+                    let yes = t_string!(i18n, players.delete).to_string();
+                    confirm.ask(ask, yes, Kind::Danger, move || {
                         delete.dispatch(());
-                    }
+                    });
                 }>{t!(i18n, players.delete)}</button>
                 {move || delete.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error">{failure_text(i18n, &e)}</p> })}
             </div>

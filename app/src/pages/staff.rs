@@ -9,6 +9,7 @@ use protocol::staff::{AuditQuery, CreateStaffRequest};
 use protocol::UserType;
 
 use crate::api;
+use crate::confirm::{use_confirm, Kind};
 use crate::i18n::*;
 use crate::pages::players::{failure_text, short_time};
 
@@ -61,7 +62,7 @@ pub fn StaffPage(me: i64) -> impl IntoView {
             }),
         });
     };
-    let confirm = move |text: String| window().confirm_with_message(&text).unwrap_or(false);
+    let confirm = use_confirm();
     // A new password is typed twice, hidden, in a form of the page (not the
     // browser's prompt, which shows it in clear and cannot be styled).
     let changing = RwSignal::new(None::<(i64, String)>);
@@ -170,9 +171,12 @@ pub fn StaffPage(me: i64) -> impl IntoView {
                                                     <button class="button danger" data-testid="staff-delete" on:click={
                                                         let name = name.clone();
                                                         move |_| {
-                                                            if confirm(t_string!(i18n, staff.confirm_delete, name = name.clone()).to_string()) {
-                                                                act.dispatch((id, "delete".to_owned()));
-                                                            }
+                                                            confirm.ask(
+                                                                t_string!(i18n, staff.confirm_delete, name = name.clone()).to_string(),
+                                                                t_string!(i18n, players.delete).to_string(),
+                                                                Kind::Danger,
+                                                                move || { act.dispatch((id, "delete".to_owned())); },
+                                                            );
                                                         }
                                                     }>{t!(i18n, players.delete)}</button>
                                                 </Show>
