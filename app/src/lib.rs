@@ -33,9 +33,8 @@ use leptos_router::{path, SsrMode};
 use crate::i18n::*;
 use crate::nav::Section;
 use crate::pages::{
-    errors::NotFound,
     login::LoginPage,
-    shell::{SectionPage, Sub},
+    shell::{PanelNotFound, SectionPage, Sub},
 };
 
 /// The HTML document the server sends; the browser hydrates `<App/>` inside.
@@ -86,7 +85,7 @@ pub fn App() -> impl IntoView {
             <AppTitle/>
             <Router>
                 <main>
-                    <Routes fallback=|| view! { <NotFound/> }>
+                    <Routes fallback=|| view! { <PanelNotFound/> }>
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                         <Route path=path!("/") view=|| view! { <SectionPage section=Section::Home/> } ssr=SsrMode::Async/>
                         <Route path=path!("/players") view=|| view! { <SectionPage section=Section::Players/> } ssr=SsrMode::Async/>

@@ -79,4 +79,20 @@ test("an unknown address shows the 404 page", async ({ page }) => {
   expect(response?.status()).toBe(404);
   await expect(page.getByTestId("not-found")).toBeVisible();
   await expect(page.locator("h1")).toHaveText("页面不存在");
+  await expect(page.getByTestId("nav")).toHaveCount(0);
+});
+
+test("signed in, an unknown address keeps the panel's frame around the 404", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page).not.toHaveURL(/\/login$/);
+  const response = await page.goto("/players/x/y");
+  expect(response?.status()).toBe(404);
+  await hydrated(page);
+  await expect(page.getByTestId("not-found")).toBeVisible();
+  await expect(page.getByTestId("user-name")).toHaveText("admin");
+  // The way on is one click away, and nothing is marked as the current section.
+  await expect(page.getByTestId("nav").locator("[aria-current]")).toHaveCount(0);
+  await page.getByTestId("nav-players").click();
+  await expect(page).toHaveURL(/\/players$/);
+  await expect(page.getByTestId("page-title")).toBeVisible();
 });

@@ -62,6 +62,8 @@ async fn unknown_page_is_404() {
     let (st, _, html) = get(&s, "/nope", None).await;
     assert_eq!(st, 404);
     assert!(html.contains("页面不存在"));
+    // Signed out, no frame: nothing of the panel is shown.
+    assert!(!html.contains("data-testid=\"nav\""), "{html}");
     s.stop().await;
 }
 
@@ -131,6 +133,14 @@ async fn panel_session_cookie_and_role_pages() {
     );
     let (st, _, _) = get(&s, "/players", Some(&agent_cookie)).await;
     assert_eq!(st, 403);
+    // An address that is no page keeps a signed-in user's frame: 404, with the navigation.
+    let (st, _, html) = get(&s, "/players/x/y/z", Some(&agent_cookie)).await;
+    assert_eq!(st, 404);
+    assert!(html.contains("页面不存在"), "{html}");
+    assert!(
+        html.contains("nav-desk") && html.contains("data-testid=\"logout\""),
+        "{html}"
+    );
 
     // Signed in, the sign-in page sends you on.
     let (st, location, _) = get(&s, "/login", Some(&super_cookie)).await;

@@ -76,6 +76,7 @@ pub fn field_label(i18n: I18nContext<Locale>, field: &str) -> String {
         "amount" => t_string!(i18n, players.recharge.amount),
         "duration" => t_string!(i18n, players.recharge.duration),
         "service_agent" => t_string!(i18n, players.recharge.agent),
+        "remark" => t_string!(i18n, players.recharge.remark),
         "target_account" => t_string!(i18n, players.transfer.target),
         "source_account" => t_string!(i18n, players.transfer.source),
         other => return other.to_owned(),
@@ -588,6 +589,15 @@ pub fn PlayerDetail(is_super: bool) -> impl IntoView {
 }
 
 /// What the last recharge and transfer answered: (succeeded, text).
+/// The recharge form's fields, as the server names them in a refusal.
+const RECHARGE_FIELDS: [&str; 5] = [
+    "amount",
+    "duration",
+    "membership_level",
+    "service_agent",
+    "remark",
+];
+
 #[derive(Clone, Copy)]
 struct ActionMessages {
     recharge: RwSignal<Option<(bool, String)>>,
@@ -645,6 +655,8 @@ fn PlayerActions(
         }
     });
     let recharge_msg = messages.recharge;
+    // A refused field of the recharge form and what is wrong with it.
+    let recharge_bad = RwSignal::new(None::<(String, String)>);
     Effect::new(move |_| match recharge.value().get() {
         Some(Ok(r)) => {
             recharge_msg.set(Some((
@@ -658,48 +670,70 @@ fn PlayerActions(
             )));
             version.update(|v| *v += 1);
         }
-        Some(Err(e)) => recharge_msg.set(Some((false, failure_text(i18n, &e)))),
+        Some(Err(e)) => match Failure::of(&e)
+            .field
+            .filter(|f| RECHARGE_FIELDS.contains(&f.as_str()))
+        {
+            // Said beside the field it is about.
+            Some(f) => recharge_bad.set(Some((f, failure_text(i18n, &e)))),
+            None => recharge_msg.set(Some((false, failure_text(i18n, &e)))),
+        },
         None => {}
     });
+    let refuse = move |field: &str, text: String| {
+        recharge_msg.set(None);
+        recharge_bad.set(Some((field.to_owned(), text)));
+    };
     let submit_recharge = {
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
+            recharge_bad.set(None);
             let amount_v: f64 = match amount.get_untracked().trim().parse() {
                 Ok(v) => v,
                 Err(_) if gift.get_untracked() && amount.get_untracked().trim().is_empty() => 0.0,
                 Err(_) => {
-                    recharge_msg.set(Some((
-                        false,
+                    refuse(
+                        "amount",
                         format!(
                             "{}: {}",
                             field_label(i18n, "amount"),
                             t_string!(i18n, players.need_number)
                         ),
-                    )));
+                    );
                     return;
                 }
             };
             let days_v: i64 = match days.get_untracked().trim().parse() {
                 Ok(v) => v,
                 Err(_) => {
-                    recharge_msg.set(Some((
-                        false,
+                    refuse(
+                        "duration",
                         format!(
                             "{}: {}",
                             field_label(i18n, "duration"),
                             t_string!(i18n, players.need_number)
                         ),
-                    )));
+                    );
                     return;
                 }
             };
             let Some(date) = preview() else {
-                recharge_msg.set(Some((
-                    false,
+                refuse(
+                    "duration",
                     format!("{}: 1–3650", field_label(i18n, "duration")),
-                )));
+                );
                 return;
             };
+            // The domain's rule, checked here so the question is not asked for nothing.
+            if agent.get_untracked().trim().is_empty() {
+                let reason =
+                    reason_text(i18n.get_locale_untracked(), "is required").unwrap_or_default();
+                refuse(
+                    "service_agent",
+                    format!("{}: {reason}", field_label(i18n, "service_agent")),
+                );
+                return;
+            }
             let ask = t_string!(i18n, players.confirm_recharge, date = date).to_string();
             let yes = t_string!(i18n, players.recharge.submit).to_string();
             let request = RechargeRequest {
@@ -786,6 +820,20 @@ fn PlayerActions(
             navigate("/players", Default::default());
         }
     });
+    // The recharge form's field errors, each under its field.
+    let bad = move |k: &'static str| {
+        move || recharge_bad.with(|b| b.as_ref().is_some_and(|(f, _)| f == k))
+    };
+    let invalid = move |k: &'static str| move || bad(k)().then_some("true");
+    let said = move |k: &'static str| {
+        view! {
+            <Show when=bad(k)>
+                <small class="form-error" id=format!("recharge-error-{k}") data-testid=format!("recharge-error-{k}")>
+                    {move || recharge_bad.get().map(|(_, m)| m)}
+                </small>
+            </Show>
+        }
+    };
     let msg = |m: RwSignal<Option<(bool, String)>>, id: &'static str| {
         move || {
             m.get().map(|(ok, text)| view! {
@@ -797,21 +845,31 @@ fn PlayerActions(
         <div class="actions-grid">
             <form class="card form" on:submit=submit_recharge data-testid="recharge-form">
                 <h2>{t!(i18n, players.recharge.title)}</h2>
-                <label><span>{t!(i18n, players.recharge.amount)}</span>
-                    <input type="number" step="0.01" min="0" bind:value=amount data-testid="recharge-amount"/></label>
-                <label><span>{t!(i18n, players.recharge.duration)}</span>
-                    <input type="number" min="1" max="3650" bind:value=days data-testid="recharge-days"/></label>
-                <label><span>{t!(i18n, players.f.membership_level)}</span>
-                    <select bind:value=level data-testid="recharge-level">
+                <label class:invalid=bad("amount")><span>{t!(i18n, players.recharge.amount)}</span>
+                    <input type="number" step="0.01" min="0" bind:value=amount data-testid="recharge-amount"
+                        aria-invalid=invalid("amount") aria-describedby="recharge-error-amount"/>
+                    {said("amount")}</label>
+                <label class:invalid=bad("duration")><span>{t!(i18n, players.recharge.duration)}</span>
+                    <input type="number" min="1" max="3650" bind:value=days data-testid="recharge-days"
+                        aria-invalid=invalid("duration") aria-describedby="recharge-error-duration"/>
+                    {said("duration")}</label>
+                <label class:invalid=bad("membership_level")><span>{t!(i18n, players.f.membership_level)}</span>
+                    <select bind:value=level data-testid="recharge-level"
+                        aria-invalid=invalid("membership_level") aria-describedby="recharge-error-membership_level">
                         <option value="">{t!(i18n, players.recharge.keep_level)}</option>
                         {(0..=3).map(|l| view! { <option value=l.to_string()>{move || level_label(i18n, l)}</option> }).collect_view()}
-                    </select></label>
+                    </select>
+                    {said("membership_level")}</label>
                 <label class="check"><input type="checkbox" bind:checked=gift data-testid="recharge-gift"/>
                     <span>{t!(i18n, players.recharge.gift)}</span></label>
-                <label><span>{t!(i18n, players.recharge.agent)}</span>
-                    <input type="text" bind:value=agent data-testid="recharge-agent"/></label>
-                <label><span>{t!(i18n, players.recharge.remark)}</span>
-                    <input type="text" bind:value=remark/></label>
+                <label class:invalid=bad("service_agent")><span>{t!(i18n, players.recharge.agent)}</span>
+                    <input type="text" bind:value=agent data-testid="recharge-agent"
+                        aria-invalid=invalid("service_agent") aria-describedby="recharge-error-service_agent"/>
+                    {said("service_agent")}</label>
+                <label class:invalid=bad("remark")><span>{t!(i18n, players.recharge.remark)}</span>
+                    <input type="text" bind:value=remark data-testid="recharge-remark"
+                        aria-invalid=invalid("remark") aria-describedby="recharge-error-remark"/>
+                    {said("remark")}</label>
                 <p class="muted" data-testid="recharge-preview">{move || preview().map(|d| t_string!(i18n, players.new_expire, date = d).to_string())}</p>
                 {msg(recharge_msg, "recharge-result")}
                 <button type="submit" class="button primary" data-testid="recharge-submit" disabled=move || recharge.pending().get()>{t!(i18n, players.recharge.submit)}</button>

@@ -9,7 +9,7 @@ use protocol::{UserInfo, UserType};
 use crate::auth::Logout;
 use crate::i18n::*;
 use crate::nav::Section;
-use crate::pages::errors::Forbidden;
+use crate::pages::errors::{Forbidden, NotFound};
 use crate::CurrentUser;
 use leptos_i18n::I18nContext;
 
@@ -42,7 +42,7 @@ pub fn SectionPage(section: Section, #[prop(optional)] sub: Sub) -> impl IntoVie
                             && (matches!(sub, Sub::Index | Sub::PlayerDetail)
                                 || u.user_type == UserType::SuperAdmin);
                         view! {
-                            <Shell user=u.clone() current=section>
+                            <Shell user=u.clone() current=Some(section)>
                                 {if allowed {
                                     section_body(section, sub, &u).into_any()
                                 } else {
@@ -53,6 +53,26 @@ pub fn SectionPage(section: Section, #[prop(optional)] sub: Sub) -> impl IntoVie
                         .into_any()
                     }
                     _ => view! { <Redirect path="/login"/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// An address that is no page. A signed-in user keeps the panel's frame
+/// (navigation, sign-out) around the 404, so the way on is one click; anyone
+/// else gets the bare page. The status is set before anything waits, so it
+/// is 404 whichever way the page is streamed.
+#[component]
+pub fn PanelNotFound() -> impl IntoView {
+    crate::set_http_status(404);
+    let user = expect_context::<CurrentUser>().0;
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(u)) => view! { <Shell user=u current=None><NotFound/></Shell> }.into_any(),
+                    _ => view! { <NotFound/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -145,7 +165,7 @@ fn role_label(i18n: I18nContext<Locale>, t: UserType) -> String {
 }
 
 #[component]
-fn Shell(user: UserInfo, current: Section, children: Children) -> impl IntoView {
+fn Shell(user: UserInfo, current: Option<Section>, children: Children) -> impl IntoView {
     let i18n = use_i18n();
     let logout = ServerAction::<Logout>::new();
     Effect::new(move |_| {
@@ -158,7 +178,7 @@ fn Shell(user: UserInfo, current: Section, children: Children) -> impl IntoView 
         .into_iter()
         .filter(|s| s.allowed(role))
         .map(|s| {
-            let current = (s == current).then_some("page");
+            let current = (Some(s) == current).then_some("page");
             view! {
                 <A href=s.path() attr:data-testid=format!("nav-{}", s.id()) attr:aria-current=current>
                     {move || section_label(i18n, s)}
