@@ -589,7 +589,10 @@ pub fn PlayerDetail(is_super: bool) -> impl IntoView {
 }
 
 /// What the last recharge and transfer answered: (succeeded, text).
-/// The recharge form's fields, as the server names them in a refusal.
+/// The recharge form's fields, as the server names them in a refusal. The
+/// form is `novalidate`: its own checks say what is wrong beside the field,
+/// in the panel's language, where the browser's bubbles speak the browser's
+/// and vanish.
 const RECHARGE_FIELDS: [&str; 5] = [
     "amount",
     "duration",
@@ -843,7 +846,7 @@ fn PlayerActions(
     };
     view! {
         <div class="actions-grid">
-            <form class="card form" on:submit=submit_recharge data-testid="recharge-form">
+            <form class="card form" on:submit=submit_recharge data-testid="recharge-form" novalidate>
                 <h2>{t!(i18n, players.recharge.title)}</h2>
                 <label class:invalid=bad("amount")><span>{t!(i18n, players.recharge.amount)}</span>
                     <input type="number" step="0.01" min="0" bind:value=amount data-testid="recharge-amount"
