@@ -43,6 +43,8 @@ test("the dashboard shows the demo data and redraws the trend for another period
   await page.getByTestId("range-to").fill("2026-01-10");
   await page.getByTestId("range-apply").click();
   await expect(page).toHaveURL(/from=2026-01-01&to=2026-01-10/);
+  // Only the two dates: no stray `=` for the button.
+  expect([...new URL(page.url()).searchParams.keys()].sort()).toEqual(["from", "to"]);
   await expect(page.getByTestId("trend-players")).toHaveAttribute("data-points", "10");
   await expect(page.getByTestId("trends-table").locator("tbody tr").first()).toContainText("2026-01-01");
 });

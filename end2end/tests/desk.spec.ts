@@ -639,5 +639,22 @@ test("on a phone the desk shows the list or the open chat, and goes back with it
   await agent.page.setViewportSize({ width: 1280, height: 800 });
   await expect(agent.page.getByTestId("back-to-list")).toBeHidden();
   await expect(chatRow(agent.page, "mine", account)).toBeVisible();
-  for (const side of [agent, player]) await side.context.close();
+  // Back on the phone with the chat open, it is handed to a colleague: the chat leaves,
+  // and the phone shows the list again rather than an empty page.
+  await agent.page.setViewportSize({ width: 390, height: 800 });
+  await expect(agent.page.getByTestId("back-to-list")).toBeVisible();
+  await expect(chatRow(agent.page, "mine", account)).toBeHidden();
+  const other = await newAgent(request, "ph2");
+  const colleague = await openDesk(browser, other);
+  await agent.page.getByTestId("transfer").click();
+  const to = agent.page.locator(`[data-testid="transfer-to"][data-account="${other}"]`);
+  await expect(to).toBeInViewport();
+  await to.click();
+  await expect(agent.page.getByTestId("desk-notice")).toContainText(`会话 ${account} 已转接给 ${other}。`);
+  await expect(agent.page.getByTestId("chat-with")).toHaveCount(0);
+  await expect(agent.page.getByTestId("back-to-list")).toHaveCount(0);
+  await expect(agent.page.locator(".desk-list")).toBeInViewport();
+  await expect(chatRow(agent.page, "mine", account)).toHaveCount(0);
+  await expect(chatRow(colleague.page, "mine", account)).toBeVisible();
+  for (const side of [agent, player, colleague]) await side.context.close();
 });

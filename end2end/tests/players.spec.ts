@@ -256,6 +256,8 @@ test("a super admin creates an agent, disables it, and it can no longer sign in"
   await page.getByTestId("audit-action").selectOption({ label: "启用 / 停用员工" });
   await page.getByTestId("audit-action").evaluate((el: HTMLSelectElement) => el.form!.requestSubmit());
   await expect(page).toHaveURL(/action=staff\.status/);
+  // The target from the address and the action chosen; the empty fields stay out of it.
+  expect([...new URL(page.url()).searchParams.keys()].sort()).toEqual(["action", "target"]);
   await expect(page.getByTestId("audit-table").locator("td[data-action]")).toHaveCount(1);
   // Longer lists page: one entry a page here, the older one a click away.
   await page.goto("/staff/audit?target=lu.xun&size=1");
