@@ -596,6 +596,28 @@ test("a draft stays with its chat, and a cleared chat does not bring back what t
   await expect(a.player.page.getByTestId("thread").getByText("给第一位的半句")).toBeVisible();
   await expect(b.player.page.getByTestId("thread").getByText("给第一位的半句")).toHaveCount(0);
 
+  // The keyboard walks the list as it is shown: Alt+↓ / Alt+↑ from the composer, each chat
+  // keeping its draft; Tab reaches a row and Enter opens it.
+  const shown = await agent.page
+    .locator(".desk-list [data-session]")
+    .evaluateAll((els) => els.map((e) => e.querySelector(".session-who")!.textContent!.replace("★", "").trim()));
+  const [i, j] = [shown.indexOf(first), shown.indexOf(second)];
+  expect(Math.abs(i - j)).toBe(1);
+  await agent.page.getByTestId("composer").fill("键盘半句");
+  await agent.page.getByTestId("composer").press(i < j ? "Alt+ArrowDown" : "Alt+ArrowUp");
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(second);
+  await expect(chatRow(agent.page, "mine", second)).toHaveAttribute("aria-current", "true");
+  await expect(agent.page.getByTestId("composer")).toHaveValue("");
+  await agent.page.keyboard.press(i < j ? "Alt+ArrowUp" : "Alt+ArrowDown");
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(first);
+  await expect(agent.page.getByTestId("composer")).toHaveValue("键盘半句");
+  await chatRow(agent.page, "mine", second).focus();
+  await agent.page.keyboard.press("Enter");
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(second);
+  await expect(chatRow(agent.page, "mine", first)).not.toHaveAttribute("aria-current", "true");
+  await chatRow(agent.page, "mine", first).click();
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(first);
+
   // Clearing the history empties the thread; the agent's own sent messages do not come back.
   await say(agent.page, "再补一句");
   await expect(agent.page.getByTestId("msg").filter({ hasText: "再补一句" })).toHaveAttribute("data-state", /sent|stored/);

@@ -540,6 +540,57 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         mark_read(&id);
     });
     opener.set_value(Some(open_chat));
+    // Keyboard: Alt+↓ / Alt+↑ open the next / previous chat of the list as
+    // it is shown (groups, filter and search applied), from anywhere on the
+    // page, the composer too; each chat keeps its draft. Not while a dialog
+    // of the page is open.
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let step = window_event_listener(leptos::ev::keydown, move |ev| {
+            let down = match ev.key().as_str() {
+                "ArrowDown" => true,
+                "ArrowUp" => false,
+                _ => return,
+            };
+            if !ev.alt_key() || ev.ctrl_key() || ev.meta_key() || ev.shift_key() {
+                return;
+            }
+            let doc = document();
+            if doc.query_selector("dialog[open]").ok().flatten().is_some() {
+                return;
+            }
+            let Ok(items) = doc.query_selector_all(".desk-list [data-session]") else {
+                return;
+            };
+            let ids: Vec<String> = (0..items.length())
+                .filter_map(|i| {
+                    items
+                        .item(i)?
+                        .dyn_into::<web_sys::Element>()
+                        .ok()?
+                        .get_attribute("data-session")
+                })
+                .collect();
+            let Some(last) = ids.len().checked_sub(1) else {
+                return;
+            };
+            ev.prevent_default();
+            let at = selected
+                .get_untracked()
+                .and_then(|s| ids.iter().position(|i| *i == s));
+            let next = match (at, down) {
+                (None, true) => 0,
+                (None, false) => last,
+                (Some(i), true) => (i + 1).min(last),
+                (Some(i), false) => i.saturating_sub(1),
+            };
+            if Some(next) != at {
+                open_chat.run(ids[next].clone());
+            }
+        });
+        on_cleanup(move || step.remove());
+    }
     let on_older = Callback::new(move |_: ()| {
         let (Some(id), Some(oldest)) = (
             selected.get_untracked(),
@@ -644,12 +695,24 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                             view! {
                                 <li
                                     class="session-item"
-                                    class:selected=active
+                                    class:selected=active.clone()
                                     data-testid="session-item"
                                     data-session=s.session_id.clone()
                                     data-status=s.status.clone()
                                     data-important=s.is_important.to_string()
-                                    on:click=move |_| open_chat.run(id.clone())
+                                    aria-current=move || active().then_some("true")
+                                    tabindex="0"
+                                    on:click={
+                                        let id = id.clone();
+                                        move |_| open_chat.run(id.clone())
+                                    }
+                                    // Reachable with Tab, opened with Enter or Space.
+                                    on:keydown=move |ev| {
+                                        if ev.target() == ev.current_target() && matches!(ev.key().as_str(), "Enter" | " ") {
+                                            ev.prevent_default();
+                                            open_chat.run(id.clone());
+                                        }
+                                    }
                                 >
                                     <span class="session-who">
                                         {s.is_important.then_some("★ ")}
@@ -720,6 +783,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                 {group(t_string!(i18n, chat.mine).to_string(), "mine", Box::new(move |s| holds_mine(s)))}
                 {group(t_string!(i18n, chat.queue).to_string(), "queue", Box::new(|s| s.status == "pending"))}
                 {group(t_string!(i18n, chat.ended_list).to_string(), "others", Box::new(move |s| s.status != "pending" && !holds_other(s)))}
+                <p class="muted desk-keys" data-testid="desk-keys">{t!(i18n, chat.keys)}</p>
             </aside>
         }
     };
