@@ -155,6 +155,68 @@ pub async fn api_wrong_method(method: Method) -> Response {
     ApiError::NoMethod(method.to_string()).into_response()
 }
 
+/// How long a page abandoned by its browser may go on rendering.
+const ABANDONED_RENDER_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Renders every page to its end, whether or not its browser is still
+/// there. Leptos frees a page's reactive state when the render's future or
+/// its response body is dropped, while tasks of that render may still be
+/// running, and those then panic on what was freed ("already been
+/// disposed", "context is missing"; the kin of leptos-rs/leptos#4829).
+/// Browsers drop page loads all the time (a link clicked while the page
+/// streams, a reload), so a page is rendered by a task of its own, which
+/// the browser leaving does not cancel, and the body of an HTML answer is
+/// read by another that hands it on while the browser reads and, once the
+/// browser left, reads the rest and throws it away (for up to
+/// [`ABANDONED_RENDER_LIMIT`]). The API, server functions and assets pass
+/// untouched.
+pub async fn finish_pages(req: Request, next: Next) -> Response {
+    use futures_util::StreamExt;
+
+    let path = req.uri().path();
+    if ["/api/", "/sfn/", "/pkg/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
+        return next.run(req).await;
+    }
+    let res = match tokio::spawn(next.run(req)).await {
+        Ok(res) => res,
+        Err(e) => {
+            tracing::error!("a page's render failed: {e}");
+            return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !html {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, axum::Error>>(4);
+    tokio::spawn(async move {
+        let mut chunks = body.into_data_stream();
+        while let Some(chunk) = chunks.next().await {
+            if tx.send(chunk).await.is_err() {
+                let rest = async { while chunks.next().await.is_some() {} };
+                if tokio::time::timeout(ABANDONED_RENDER_LIMIT, rest)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("a page left by its browser was still rendering after 30 s");
+                }
+                return;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(stream))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(kefu_for_errors.clone()),
             app::shell,
         ))
+        .layer(middleware::from_fn(crate::middleware::finish_pages))
         .layer(middleware::from_fn(crate::middleware::origin_check))
         .layer(middleware::from_fn_with_state(
             state.clone(),

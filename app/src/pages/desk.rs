@@ -790,9 +790,15 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
 
     // ---- the header ----
     let title = section_label(i18n, Section::Desk);
-    let tab_title = {
+    // The tab title counts unread messages in the browser. On the server
+    // it is a plain string: leptos_meta reads titles after the render,
+    // outside the page's reactive arena, where reading a signal can panic
+    // (no unread message is counted at that point anyway).
+    let tab_title: leptos::text_prop::TextProp = if cfg!(feature = "ssr") {
+        title.clone().into()
+    } else {
         let (title, me_name) = (title.clone(), me_name.clone());
-        move || {
+        (move || {
             let n = sessions.with(|l| unread_total(l, &me_name));
             if n > 0 {
                 t_string!(
@@ -805,7 +811,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             } else {
                 title.clone()
             }
-        }
+        })
+        .into()
     };
     let ask_notify = move |_| {
         #[cfg(feature = "hydrate")]
