@@ -11,8 +11,15 @@
 //! it is open, focus stays inside, and Escape cancels. Focus starts on
 //! "Cancel", so an Enter pressed out of habit does not delete anything.
 //! Pages call [`Confirm::ask`] with the question and what to do on "yes".
+//!
+//! A question belongs to the address it was asked on: when the address
+//! changes under it (Back, Forward), it is withdrawn unanswered, so "yes"
+//! never acts for a page that is no longer shown.
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_location;
 
 use crate::i18n::*;
 
@@ -24,7 +31,10 @@ struct Question {
     yes: String,
     /// A destructive action: the "yes" button is drawn as a danger button.
     danger: bool,
-    on_yes: Callback<()>,
+    /// A plain closure, not a `Callback`: a `Callback` belongs to the
+    /// reactive owner that made it, and that owner (say, the desk's header,
+    /// redrawn when a message arrives) may be gone before "yes" is pressed.
+    on_yes: Arc<dyn Fn() + Send + Sync>,
 }
 
 /// How the "yes" button looks.
@@ -61,7 +71,7 @@ impl Confirm {
             text: text.into(),
             yes: yes.into(),
             danger: kind == Kind::Danger,
-            on_yes: Callback::new(move |()| on_yes()),
+            on_yes: Arc::new(on_yes),
         }));
     }
 }
@@ -71,14 +81,26 @@ pub fn provide() {
     provide_context(Confirm(RwSignal::new(None)));
 }
 
-/// The one dialog of the app. Rendered closed on the server, so it costs
-/// nothing until a question is asked.
+/// The one dialog of the app, placed inside the `Router` (it watches the
+/// address). Rendered closed on the server, so it costs nothing until a
+/// question is asked.
 #[component]
 pub fn ConfirmDialog() -> impl IntoView {
     let i18n = use_i18n();
     let Confirm(pending) = use_confirm();
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     let cancel_button = NodeRef::<leptos::html::Button>::new();
+    // The address changed while a question was open: it is withdrawn.
+    let location = use_location();
+    Effect::watch(
+        move || (location.pathname.get(), location.search.get()),
+        move |_, _, _| {
+            if pending.with_untracked(Option::is_some) {
+                pending.set(None);
+            }
+        },
+        false,
+    );
     // Opens and closes the element as the question comes and goes.
     Effect::new(move |_| {
         let open = pending.with(Option::is_some);
@@ -98,12 +120,12 @@ pub fn ConfirmDialog() -> impl IntoView {
         // a second press cannot run it twice.
         let question = pending.try_update(Option::take).flatten();
         if let (true, Some(q)) = (yes, question) {
-            q.on_yes.run(());
+            (q.on_yes)();
         }
     };
     view! {
         <dialog node_ref=dialog class="confirm" data-testid="confirm"
-            aria-labelledby="confirm-text"
+            role="alertdialog" aria-modal="true" aria-labelledby="confirm-text"
             // Escape, or the dialog closed any other way: cancelled.
             on:close=move |_| answer(false)>
             <p id="confirm-text" data-testid="confirm-text">

@@ -100,8 +100,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/system") view=|| view! { <SectionPage section=Section::System/> } ssr=SsrMode::Async/>
                     </Routes>
                 </main>
+                <confirm::ConfirmDialog/>
             </Router>
-            <confirm::ConfirmDialog/>
         </I18nContextProvider>
     }
 }

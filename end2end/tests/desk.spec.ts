@@ -622,8 +622,13 @@ test("a draft stays with its chat, and a cleared chat does not bring back what t
   await say(agent.page, "再补一句");
   await expect(agent.page.getByTestId("msg").filter({ hasText: "再补一句" })).toHaveAttribute("data-state", /sent|stored/);
   await agent.page.getByTestId("clear").click();
+  // A message arriving while the question is open redraws the chat under it; "yes" still works.
+  await expect(agent.page.getByTestId("confirm")).toBeVisible();
+  await say(a.player.page, "问的时候来的一句");
+  await expect(agent.page.getByTestId("thread").getByText("问的时候来的一句")).toBeVisible();
   await answerConfirm(agent.page, "确定清空该会话的全部消息？此操作不可撤销。", "清空记录");
   await expect(a.player.page.getByTestId("thread").getByText("再补一句")).toHaveCount(0);
+  await expect(a.player.page.getByTestId("thread").getByText("问的时候来的一句")).toHaveCount(0);
   await expect(agent.page.getByTestId("thread").getByTestId("msg")).toHaveCount(0);
   await agent.page.waitForTimeout(500);
   await expect(agent.page.getByTestId("thread").getByTestId("msg")).toHaveCount(0);

@@ -147,6 +147,9 @@ export async function answerConfirm(page: Page, question: string | RegExp, yes: 
   const dialog = page.getByTestId("confirm");
   await expect(dialog).toBeVisible();
   await expect(dialog.getByTestId("confirm-text")).toHaveText(question);
+  // Announced as a question that needs an answer, named by its text.
+  await expect(dialog).toHaveRole("alertdialog");
+  await expect(dialog).toHaveAccessibleName(question);
   // Focus starts on "Cancel": an Enter pressed out of habit changes nothing.
   await expect(dialog.getByTestId("confirm-no")).toBeFocused();
   if (yes === null) {
