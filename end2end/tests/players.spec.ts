@@ -80,10 +80,15 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await page.getByTestId("recharge-submit").click();
   await expect(page.getByTestId("recharge-error-duration")).toHaveText("时长（天）: 1–3650");
   await expect(page.getByTestId("recharge-days")).toHaveAttribute("aria-invalid", "true");
+  // The refused field takes the focus; its name stays its name, the error is its description.
+  await expect(page.getByTestId("recharge-days")).toBeFocused();
+  await expect(page.getByTestId("recharge-days")).toHaveAccessibleName("时长（天）");
+  await expect(page.getByTestId("recharge-days")).toHaveAccessibleDescription("时长（天）: 1–3650");
   await expect(page.getByTestId("confirm")).toBeHidden();
   await page.getByTestId("recharge-days").fill("30");
   await page.getByTestId("recharge-submit").click();
   await expect(page.getByTestId("recharge-error-service_agent")).toHaveText("服务客服: 必填");
+  await expect(page.getByTestId("recharge-agent")).toBeFocused();
   await expect(page.getByTestId("recharge-error-duration")).toHaveCount(0);
   await expect(page.getByTestId("recharge-days")).not.toHaveAttribute("aria-invalid", "true");
   await expect(page.getByTestId("confirm")).toBeHidden();
@@ -93,6 +98,7 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await page.getByTestId("recharge-submit").click();
   await answerConfirm(page, /^确认充值？/, "确认充值");
   await expect(page.getByTestId("recharge-error-remark")).toHaveText("备注: 最多 500 个字符");
+  await expect(page.getByTestId("recharge-remark")).toBeFocused();
   await expect(page.getByTestId("recharge-result")).toHaveCount(0);
   await expect(page.getByTestId("field-membership_expire_date")).toHaveText("");
   await page.getByTestId("recharge-remark").fill("");
@@ -110,6 +116,14 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await expect(page.getByTestId("field-membership_pay_money")).toHaveText("30.00");
   await expect(page.getByTestId("recharge-history").locator("tbody tr")).toHaveCount(1);
   await expect(page.getByTestId("recharge-history").locator("tbody tr").first()).toContainText("小乔");
+  // A later refusal does not leave the earlier success showing as if it answered it.
+  await page.getByTestId("recharge-remark").fill("长".repeat(501));
+  await page.getByTestId("recharge-submit").click();
+  await answerConfirm(page, /^确认充值？/, "确认充值");
+  await expect(page.getByTestId("recharge-error-remark")).toHaveText("备注: 最多 500 个字符");
+  await expect(page.getByTestId("recharge-result")).toHaveCount(0);
+  await expect(page.getByTestId("recharge-history").locator("tbody tr")).toHaveCount(1);
+  await page.getByTestId("recharge-remark").fill("");
 
   // A transfer the server would refuse is refused before the question is asked.
   await page.getByTestId("transfer-submit").click();
@@ -167,6 +181,23 @@ test("deleting a player or a staff member asks in the page first; only yes delet
   await expect(page).toHaveURL(new RegExp(`/players/${account.replace(".", "\\.")}$`));
   const kept = await request.get(`/api/admin/users/${account}`, { headers: { Authorization: `Bearer ${t}` } });
   expect(kept.status()).toBe(200);
+  // A question belongs to its page: going Back withdraws it unanswered.
+  await page.goto(`/players?keyword=${account}`);
+  await hydrated(page);
+  await page.getByTestId(`row-${account}`).getByRole("link", { name: account }).click();
+  await expect(page).toHaveURL(new RegExp(`/players/${account.replace(".", "\\.")}$`));
+  await expect(page.getByTestId("player-delete")).toBeVisible();
+  await page.getByTestId("player-delete").click();
+  await expect(page.getByTestId("confirm")).toBeVisible();
+  // The rest of the page is inert while it is open.
+  await expect(page.getByTestId("player-edit").click({ trial: true, timeout: 1000 })).rejects.toThrow();
+  await page.goBack();
+  await expect(page).toHaveURL(/\/players\?keyword=/);
+  await expect(page.getByTestId("confirm")).toBeHidden();
+  await expect(page.getByTestId(`row-${account}`)).toBeVisible();
+  expect((await request.get(`/api/admin/users/${account}`, { headers: { Authorization: `Bearer ${t}` } })).status()).toBe(200);
+  await page.goForward();
+  await expect(page.getByTestId("player-delete")).toBeVisible();
   await page.getByTestId("player-delete").click();
   await answerConfirm(page, "确定删除 1 个玩家吗？此操作不可撤销。", "删除");
   await expect(page).toHaveURL(/\/players$/);

@@ -677,11 +677,34 @@ fn PlayerActions(
             .field
             .filter(|f| RECHARGE_FIELDS.contains(&f.as_str()))
         {
-            // Said beside the field it is about.
-            Some(f) => recharge_bad.set(Some((f, failure_text(i18n, &e)))),
+            // Said beside the field it is about (and an earlier success
+            // no longer shows, as if it were the answer to this one).
+            Some(f) => {
+                recharge_msg.set(None);
+                recharge_bad.set(Some((f, failure_text(i18n, &e))));
+            }
             None => recharge_msg.set(Some((false, failure_text(i18n, &e)))),
         },
         None => {}
+    });
+    // A refused field takes the focus, so the keyboard (and a screen
+    // reader, which then reads its description) lands where the fix is.
+    let amount_ref = NodeRef::<leptos::html::Input>::new();
+    let days_ref = NodeRef::<leptos::html::Input>::new();
+    let level_ref = NodeRef::<leptos::html::Select>::new();
+    let agent_ref = NodeRef::<leptos::html::Input>::new();
+    let remark_ref = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        let Some(field) = recharge_bad.with(|b| b.as_ref().map(|(f, _)| f.clone())) else {
+            return;
+        };
+        let _ = match field.as_str() {
+            "amount" => amount_ref.get_untracked().map(|e| e.focus()),
+            "duration" => days_ref.get_untracked().map(|e| e.focus()),
+            "membership_level" => level_ref.get_untracked().map(|e| e.focus()),
+            "service_agent" => agent_ref.get_untracked().map(|e| e.focus()),
+            _ => remark_ref.get_untracked().map(|e| e.focus()),
+        };
     });
     let refuse = move |field: &str, text: String| {
         recharge_msg.set(None);
@@ -823,7 +846,8 @@ fn PlayerActions(
             navigate("/players", Default::default());
         }
     });
-    // The recharge form's field errors, each under its field.
+    // The recharge form's field errors, each right under its field's label
+    // (not inside it: the field's name would then be read with the error).
     let bad = move |k: &'static str| {
         move || recharge_bad.with(|b| b.as_ref().is_some_and(|(f, _)| f == k))
     };
@@ -849,30 +873,30 @@ fn PlayerActions(
             <form class="card form" on:submit=submit_recharge data-testid="recharge-form" novalidate>
                 <h2>{t!(i18n, players.recharge.title)}</h2>
                 <label class:invalid=bad("amount")><span>{t!(i18n, players.recharge.amount)}</span>
-                    <input type="number" step="0.01" min="0" bind:value=amount data-testid="recharge-amount"
-                        aria-invalid=invalid("amount") aria-describedby="recharge-error-amount"/>
-                    {said("amount")}</label>
+                    <input type="number" step="0.01" min="0" bind:value=amount data-testid="recharge-amount" node_ref=amount_ref
+                        aria-invalid=invalid("amount") aria-describedby="recharge-error-amount"/></label>
+                {said("amount")}
                 <label class:invalid=bad("duration")><span>{t!(i18n, players.recharge.duration)}</span>
-                    <input type="number" min="1" max="3650" bind:value=days data-testid="recharge-days"
-                        aria-invalid=invalid("duration") aria-describedby="recharge-error-duration"/>
-                    {said("duration")}</label>
+                    <input type="number" min="1" max="3650" bind:value=days data-testid="recharge-days" node_ref=days_ref
+                        aria-invalid=invalid("duration") aria-describedby="recharge-error-duration"/></label>
+                {said("duration")}
                 <label class:invalid=bad("membership_level")><span>{t!(i18n, players.f.membership_level)}</span>
-                    <select bind:value=level data-testid="recharge-level"
+                    <select bind:value=level data-testid="recharge-level" node_ref=level_ref
                         aria-invalid=invalid("membership_level") aria-describedby="recharge-error-membership_level">
                         <option value="">{t!(i18n, players.recharge.keep_level)}</option>
                         {(0..=3).map(|l| view! { <option value=l.to_string()>{move || level_label(i18n, l)}</option> }).collect_view()}
-                    </select>
-                    {said("membership_level")}</label>
+                    </select></label>
+                {said("membership_level")}
                 <label class="check"><input type="checkbox" bind:checked=gift data-testid="recharge-gift"/>
                     <span>{t!(i18n, players.recharge.gift)}</span></label>
                 <label class:invalid=bad("service_agent")><span>{t!(i18n, players.recharge.agent)}</span>
-                    <input type="text" bind:value=agent data-testid="recharge-agent"
-                        aria-invalid=invalid("service_agent") aria-describedby="recharge-error-service_agent"/>
-                    {said("service_agent")}</label>
+                    <input type="text" bind:value=agent data-testid="recharge-agent" node_ref=agent_ref
+                        aria-invalid=invalid("service_agent") aria-describedby="recharge-error-service_agent"/></label>
+                {said("service_agent")}
                 <label class:invalid=bad("remark")><span>{t!(i18n, players.recharge.remark)}</span>
-                    <input type="text" bind:value=remark data-testid="recharge-remark"
-                        aria-invalid=invalid("remark") aria-describedby="recharge-error-remark"/>
-                    {said("remark")}</label>
+                    <input type="text" bind:value=remark data-testid="recharge-remark" node_ref=remark_ref
+                        aria-invalid=invalid("remark") aria-describedby="recharge-error-remark"/></label>
+                {said("remark")}
                 <p class="muted" data-testid="recharge-preview">{move || preview().map(|d| t_string!(i18n, players.new_expire, date = d).to_string())}</p>
                 {msg(recharge_msg, "recharge-result")}
                 <button type="submit" class="button primary" data-testid="recharge-submit" disabled=move || recharge.pending().get()>{t!(i18n, players.recharge.submit)}</button>
