@@ -211,9 +211,9 @@ pub async fn finish_pages(req: Request, next: Next) -> Response {
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
+    // Keeps answering "the end" when polled again after it (compression does).
+    let mut rx = rx;
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Response::from_parts(parts, axum::body::Body::from_stream(stream))
 }
 

@@ -75,9 +75,24 @@ async fn abandoned_page_loads_do_not_panic_the_server() {
     // Renders left running finish after their browsers left.
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
-    // The server still answers, and nothing panicked along the way.
+    // The server still answers, whole pages too, compressed as browsers
+    // ask, and nothing panicked along the way.
+    for page in pages {
+        let r = s
+            .http
+            .get(s.url(page))
+            .header("cookie", &cookie)
+            .header("accept", "text/html")
+            .header("accept-encoding", "gzip, br")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().as_u16() < 500, "{page}: {}", r.status());
+        assert!(!r.bytes().await.unwrap().is_empty(), "{page}");
+    }
     let r = s.http.get(s.url("/login")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("</html>"));
     let panicked = panics.load(Ordering::SeqCst);
     s.stop().await;
     assert_eq!(
