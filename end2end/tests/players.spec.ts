@@ -116,7 +116,11 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await expect(page.getByTestId("field-membership_pay_money")).toHaveText("30.00");
   await expect(page.getByTestId("recharge-history").locator("tbody tr")).toHaveCount(1);
   await expect(page.getByTestId("recharge-history").locator("tbody tr").first()).toContainText("小乔");
-  // A later refusal does not leave the earlier success showing as if it answered it.
+  // A later refusal does not leave the earlier success showing as if it answered it
+  // (the success emptied the amount and the agent).
+  await page.getByTestId("recharge-amount").fill("30");
+  await page.getByTestId("recharge-days").fill("30");
+  await page.getByTestId("recharge-agent").fill("小乔");
   await page.getByTestId("recharge-remark").fill("长".repeat(501));
   await page.getByTestId("recharge-submit").click();
   await answerConfirm(page, /^确认充值？/, "确认充值");
