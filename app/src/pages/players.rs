@@ -660,6 +660,12 @@ fn PlayerActions(
     let recharge_msg = messages.recharge;
     // A refused field of the recharge form and what is wrong with it.
     let recharge_bad = RwSignal::new(None::<(String, String)>);
+    // Says what is wrong beside the field (and an earlier success no longer
+    // shows, as if it were the answer to this one).
+    let refuse = move |field: &str, text: String| {
+        recharge_msg.set(None);
+        recharge_bad.set(Some((field.to_owned(), text)));
+    };
     Effect::new(move |_| match recharge.value().get() {
         Some(Ok(r)) => {
             recharge_msg.set(Some((
@@ -677,12 +683,7 @@ fn PlayerActions(
             .field
             .filter(|f| RECHARGE_FIELDS.contains(&f.as_str()))
         {
-            // Said beside the field it is about (and an earlier success
-            // no longer shows, as if it were the answer to this one).
-            Some(f) => {
-                recharge_msg.set(None);
-                recharge_bad.set(Some((f, failure_text(i18n, &e))));
-            }
+            Some(f) => refuse(&f, failure_text(i18n, &e)),
             None => recharge_msg.set(Some((false, failure_text(i18n, &e)))),
         },
         None => {}
@@ -706,10 +707,6 @@ fn PlayerActions(
             _ => remark_ref.get_untracked().map(|e| e.focus()),
         };
     });
-    let refuse = move |field: &str, text: String| {
-        recharge_msg.set(None);
-        recharge_bad.set(Some((field.to_owned(), text)));
-    };
     let submit_recharge = {
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
