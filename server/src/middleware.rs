@@ -195,7 +195,7 @@ pub async fn finish_pages(req: Request, next: Next) -> Response {
         return res;
     }
     let (parts, body) = res.into_parts();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, axum::Error>>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, axum::Error>>(4);
     tokio::spawn(async move {
         let mut chunks = body.into_data_stream();
         while let Some(chunk) = chunks.next().await {
@@ -205,14 +205,16 @@ pub async fn finish_pages(req: Request, next: Next) -> Response {
                     .await
                     .is_err()
                 {
-                    tracing::warn!("a page left by its browser was still rendering after 30 s");
+                    tracing::warn!(
+                        "a page left by its browser was still rendering after {:?}",
+                        ABANDONED_RENDER_LIMIT
+                    );
                 }
                 return;
             }
         }
     });
     // Keeps answering "the end" when polled again after it (compression does).
-    let mut rx = rx;
     let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Response::from_parts(parts, axum::body::Body::from_stream(stream))
 }
