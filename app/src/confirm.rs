@@ -19,6 +19,7 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsCast;
 use leptos_router::hooks::use_location;
 
 use crate::i18n::*;
@@ -111,7 +112,22 @@ pub fn ConfirmDialog() -> impl IntoView {
                     let _ = b.focus();
                 }
             } else if !open && d.open() {
+                // Closing gives the focus back to what had it when the question
+                // was asked; if that is gone, the focus would fall to the page's
+                // body and the keyboard start over from the top: the content
+                // area takes it instead.
                 d.close();
+                let doc = document();
+                let lost = doc
+                    .active_element()
+                    .is_none_or(|e| doc.body().is_some_and(|b| *b == e));
+                if lost {
+                    if let Some(main) = doc.query_selector("main").ok().flatten() {
+                        let _ = main
+                            .unchecked_into::<leptos::web_sys::HtmlElement>()
+                            .focus();
+                    }
+                }
             }
         }
     });

@@ -84,7 +84,9 @@ pub fn App() -> impl IntoView {
             <Stylesheet id="leptos" href="/pkg/kefu.css"/>
             <AppTitle/>
             <Router>
-                <main>
+                // Focusable from script (not by Tab): where focus goes when what
+                // had it is gone (see `confirm`).
+                <main tabindex="-1">
                     <Routes fallback=|| view! { <PanelNotFound/> }>
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                         <Route path=path!("/") view=|| view! { <SectionPage section=Section::Home/> } ssr=SsrMode::Async/>

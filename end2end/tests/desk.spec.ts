@@ -618,14 +618,26 @@ test("a draft stays with its chat, and a cleared chat does not bring back what t
   await chatRow(agent.page, "mine", first).click();
   await expect(agent.page.getByTestId("chat-with")).toHaveText(first);
 
+  // A header button the keyboard is on keeps the focus while the player writes.
+  await agent.page.getByTestId("transfer").focus();
+  await say(a.player.page, "焦点还在吗");
+  await expect(agent.page.getByTestId("thread").getByText("焦点还在吗")).toBeVisible();
+  await expect(agent.page.getByTestId("transfer")).toBeFocused();
+
   // Clearing the history empties the thread; the agent's own sent messages do not come back.
   await say(agent.page, "再补一句");
   await expect(agent.page.getByTestId("msg").filter({ hasText: "再补一句" })).toHaveAttribute("data-state", /sent|stored/);
   await agent.page.getByTestId("clear").click();
-  // A message arriving while the question is open redraws the chat under it; "yes" still works.
+  // A message arriving while the question is open redraws the thread under it; "cancel"
+  // gives the focus back to the button that asked, and nothing is cleared.
   await expect(agent.page.getByTestId("confirm")).toBeVisible();
   await say(a.player.page, "问的时候来的一句");
   await expect(agent.page.getByTestId("thread").getByText("问的时候来的一句")).toBeVisible();
+  await answerConfirm(agent.page, "确定清空该会话的全部消息？此操作不可撤销。", null);
+  await expect(agent.page.getByTestId("clear")).toBeFocused();
+  await expect(agent.page.getByTestId("thread").getByText("再补一句")).toBeVisible();
+  // Asked again, "yes" clears it.
+  await agent.page.keyboard.press("Enter");
   await answerConfirm(agent.page, "确定清空该会话的全部消息？此操作不可撤销。", "清空记录");
   await expect(a.player.page.getByTestId("thread").getByText("再补一句")).toHaveCount(0);
   await expect(a.player.page.getByTestId("thread").getByText("问的时候来的一句")).toHaveCount(0);

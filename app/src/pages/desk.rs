@@ -54,6 +54,17 @@ const SOUND_KEY: &str = "kefu.desk.sound";
 /// not use it, but echoes it): it tells their answers from the others.
 const OLDER_TAG: i64 = 2;
 
+/// What the open chat's header is drawn from (see `shape` in [`DeskPage`]).
+#[derive(Clone, PartialEq, Eq)]
+struct Head {
+    session_id: String,
+    user_account: String,
+    cs_account: Option<String>,
+    status: String,
+    /// The agent holds the chat and may write in it.
+    mine: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
     All,
@@ -970,16 +981,35 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         })
     };
     let may_clear = scope_all;
+    // The header is drawn again only when what it shows changes shape (another
+    // chat, another state or holder), not on every message: a button the
+    // keyboard is on keeps the focus while the player writes, and the confirm
+    // dialog's "cancel" gives it back to the button that asked.
+    let shape = Memo::new(move |_| {
+        current.with(|c| {
+            c.as_ref().map(|s| Head {
+                session_id: s.session_id.clone(),
+                user_account: s.user_account.clone(),
+                cs_account: s.cs_account.clone(),
+                status: s.status.clone(),
+                mine: can_write.get(),
+            })
+        })
+    });
+    let important =
+        Memo::new(move |_| current.with(|c| c.as_ref().is_some_and(|s| s.is_important)));
+    let unread =
+        Memo::new(move |_| current.with(|c| c.as_ref().is_some_and(|s| s.unread_count > 0)));
     let chat = view! {
         <section class="desk-chat"
             on:keydown=move |e| if e.key() == "Escape" && colleagues.with_untracked(Option::is_some) { colleagues.set(None) }>
-            {move || match current.get() {
+            {move || match shape.get() {
                 None => view! { <p class="muted" data-testid="desk-select">{t!(i18n, chat.select)}</p> }.into_any(),
                 Some(s) => {
                     let pending = s.status == "pending";
-                    let mine = can_write.get();
+                    let mine = s.mine;
                     view! {
-                        <header class="chat-head">
+                        <header class="chat-head" data-session=s.session_id.clone()>
                             <button class="button link narrow-only" data-testid="back-to-list" on:click=close_chat>
                                 "← "{t!(i18n, chat.back)}
                             </button>
@@ -987,18 +1017,18 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                             <span class="muted" data-testid="chat-status" data-status=s.status.clone()>{state_label(i18n, &s.status)}</span>
                             {s.cs_account.clone().map(|a| view! { <span class="muted" data-testid="chat-agent">" · "{a}</span> })}
                             <button class="button link" data-testid="important" on:click=toggle_important>
-                                {if s.is_important { "★" } else { "☆" }}" "{t!(i18n, chat.important)}
+                                {move || if important.get() { "★" } else { "☆" }}" "{t!(i18n, chat.important)}
                             </button>
                             {pending.then(|| view! {
                                 <button class="button primary" data-testid="accept" on:click=move |_| act("accept_session")>
                                     {t!(i18n, chat.accept)}
                                 </button>
                             })}
-                            {(mine && s.unread_count > 0).then(|| view! {
+                            <Show when=move || mine && unread.get()>
                                 <button class="button link" data-testid="mark-read" on:click=move |_| act("mark_session_read")>
                                     {t!(i18n, chat.mark_read)}
                                 </button>
-                            })}
+                            </Show>
                             {mine.then(|| view! {
                                 <button class="button" data-testid="transfer" on:click=open_transfer>
                                     {t!(i18n, chat.transfer)}
