@@ -5,6 +5,27 @@ export async function hydrated(page: Page) {
   await page.waitForSelector('body[data-hydrated="true"]');
 }
 
+/** Watches the calls a page makes to the server (server functions and the API), to show that
+ * an action made none. `calls()` returns them once every request the page started before it was
+ * asked has been seen: it sends one of its own and waits for that (requests are reported in the
+ * order they are sent), so no fixed wait is needed. */
+export function watchCalls(page: Page) {
+  const seen: string[] = [];
+  page.on("request", (r) => {
+    const url = new URL(r.url());
+    seen.push(`${r.method()} ${url.pathname}${url.search}`);
+  });
+  let marks = 0;
+  return {
+    async calls(): Promise<string[]> {
+      const mark = `/favicon.ico?settled=${++marks}`;
+      await page.evaluate((m) => fetch(m).then(() => undefined, () => undefined), mark);
+      await expect.poll(() => seen.includes(`GET ${mark}`)).toBe(true);
+      return seen.filter((s) => /^\S+ \/(sfn|api)\//.test(s));
+    },
+  };
+}
+
 /** Fills and submits the sign-in form once the page is interactive. */
 export async function fillSignIn(page: Page, username: string, password: string) {
   await page.goto("/login");

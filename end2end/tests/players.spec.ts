@@ -1,5 +1,5 @@
 import { test, expect, APIRequestContext } from "@playwright/test";
-import { answerConfirm, hydrated, signIn } from "./helpers";
+import { answerConfirm, hydrated, signIn, watchCalls } from "./helpers";
 
 const ADMIN_PASSWORD = process.env.KEFU_E2E_ADMIN_PASSWORD ?? "";
 const STAFF_PASSWORD = process.env.KEFU_E2E_AGENT_PASSWORD ?? "";
@@ -101,12 +101,23 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await expect(page.getByTestId("recharge-remark")).toBeFocused();
   await expect(page.getByTestId("recharge-result")).toHaveCount(0);
   await expect(page.getByTestId("field-membership_expire_date")).toHaveText("");
+  // Asked again with nothing changed and cancelled: the server's word on the form still stands.
+  const watch = watchCalls(page);
+  let before = await watch.calls();
+  await page.getByTestId("recharge-submit").click();
+  await answerConfirm(page, /^确认充值？/, null);
+  await expect(page.getByTestId("recharge-error-remark")).toHaveText("备注: 最多 500 个字符");
+  expect(await watch.calls()).toEqual(before);
+  // Editing the field takes the refusal away.
   await page.getByTestId("recharge-remark").fill("");
+  await expect(page.getByTestId("recharge-error-remark")).toHaveCount(0);
+  await expect(page.getByTestId("recharge-remark")).not.toHaveAttribute("aria-invalid", "true");
   await expect(page.getByTestId("recharge-preview")).toContainText("新到期时间：");
   // Asked first, in a dialog of the page: cancelling changes nothing.
+  before = await watch.calls();
   await page.getByTestId("recharge-submit").click();
   await answerConfirm(page, /^确认充值？新到期时间为 \d{4}-\d{2}-\d{2}/, null);
-  await page.waitForTimeout(300);
+  expect(await watch.calls()).toEqual(before);
   await expect(page.getByTestId("recharge-result")).toHaveCount(0);
   await expect(page.getByTestId("field-membership_expire_date")).toHaveText("");
   await page.getByTestId("recharge-submit").click();
@@ -150,12 +161,13 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await hydrated(page);
   await page.getByTestId("select-r.new").check();
   await page.getByTestId("select-r.target").check();
-  // Escape cancels: both rows stay.
+  // Escape cancels: no call is made and both rows stay.
+  before = await watch.calls();
   await page.getByTestId("batch-delete").click();
   await expect(page.getByTestId("confirm-text")).toHaveText("确定删除 2 个玩家吗？此操作不可撤销。");
   await page.keyboard.press("Escape");
   await expect(page.getByTestId("confirm")).toBeHidden();
-  await page.waitForTimeout(300);
+  expect(await watch.calls()).toEqual(before);
   await expect(page.getByTestId("row-r.new")).toBeVisible();
   await expect(page.getByTestId("row-r.target")).toBeVisible();
   await page.getByTestId("batch-delete").click();
@@ -179,9 +191,11 @@ test("deleting a player or a staff member asks in the page first; only yes delet
   await signIn(page, "admin", ADMIN_PASSWORD);
   await page.goto(`/players/${account}`);
   await hydrated(page);
+  const watch = watchCalls(page);
+  const before = await watch.calls();
   await page.getByTestId("player-delete").click();
   await answerConfirm(page, "确定删除 1 个玩家吗？此操作不可撤销。", null);
-  await page.waitForTimeout(300);
+  expect(await watch.calls()).toEqual(before);
   await expect(page).toHaveURL(new RegExp(`/players/${account.replace(".", "\\.")}$`));
   const kept = await request.get(`/api/admin/users/${account}`, { headers: { Authorization: `Bearer ${t}` } });
   expect(kept.status()).toBe(200);
@@ -216,9 +230,10 @@ test("deleting a player or a staff member asks in the page first; only yes delet
   await page.getByTestId("staff-create").click();
   const row = page.getByTestId(`staff-${name}`);
   await expect(row).toBeVisible();
+  const staffCalls = await watch.calls();
   await row.getByTestId("staff-delete").click();
   await answerConfirm(page, `确定删除 ${name} 吗？`, null);
-  await page.waitForTimeout(300);
+  expect(await watch.calls()).toEqual(staffCalls);
   await expect(row).toBeVisible();
   await row.getByTestId("staff-delete").click();
   await answerConfirm(page, `确定删除 ${name} 吗？`, "删除");

@@ -710,7 +710,9 @@ fn PlayerActions(
     let submit_recharge = {
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            recharge_bad.set(None);
+            // A refusal already shown stays until the field is edited or the
+            // question is answered: cancelling it changes nothing, so the
+            // server's word on the unchanged form still stands.
             let amount_v: f64 = match amount.get_untracked().trim().parse() {
                 Ok(v) => v,
                 Err(_) if gift.get_untracked() && amount.get_untracked().trim().is_empty() => 0.0,
@@ -768,6 +770,7 @@ fn PlayerActions(
                 membership_level: level.get_untracked().parse().ok(),
             };
             confirm.ask(ask, yes, Kind::Plain, move || {
+                recharge_bad.set(None);
                 recharge.dispatch(request.clone());
             });
         }
@@ -849,6 +852,15 @@ fn PlayerActions(
         move || recharge_bad.with(|b| b.as_ref().is_some_and(|(f, _)| f == k))
     };
     let invalid = move |k: &'static str| move || bad(k)().then_some("true");
+    // Editing a refused field takes its refusal away: what it said was
+    // about a value that is no longer there.
+    let edited = move |k: &'static str| {
+        move |_: leptos::ev::Event| {
+            if recharge_bad.with_untracked(|b| b.as_ref().is_some_and(|(f, _)| f == k)) {
+                recharge_bad.set(None);
+            }
+        }
+    };
     let said = move |k: &'static str| {
         view! {
             <Show when=bad(k)>
@@ -870,28 +882,28 @@ fn PlayerActions(
             <form class="card form" on:submit=submit_recharge data-testid="recharge-form" novalidate>
                 <h2>{t!(i18n, players.recharge.title)}</h2>
                 <label class:invalid=bad("amount")><span>{t!(i18n, players.recharge.amount)}</span>
-                    <input type="number" step="0.01" min="0" bind:value=amount data-testid="recharge-amount" node_ref=amount_ref
+                    <input type="number" step="0.01" min="0" bind:value=amount data-testid="recharge-amount" on:input=edited("amount") node_ref=amount_ref
                         aria-invalid=invalid("amount") aria-describedby="recharge-error-amount"/></label>
                 {said("amount")}
                 <label class:invalid=bad("duration")><span>{t!(i18n, players.recharge.duration)}</span>
-                    <input type="number" min="1" max="3650" bind:value=days data-testid="recharge-days" node_ref=days_ref
+                    <input type="number" min="1" max="3650" bind:value=days data-testid="recharge-days" on:input=edited("duration") node_ref=days_ref
                         aria-invalid=invalid("duration") aria-describedby="recharge-error-duration"/></label>
                 {said("duration")}
                 <label class:invalid=bad("membership_level")><span>{t!(i18n, players.f.membership_level)}</span>
-                    <select bind:value=level data-testid="recharge-level" node_ref=level_ref
+                    <select bind:value=level data-testid="recharge-level" on:change=edited("membership_level") node_ref=level_ref
                         aria-invalid=invalid("membership_level") aria-describedby="recharge-error-membership_level">
                         <option value="">{t!(i18n, players.recharge.keep_level)}</option>
                         {(0..=3).map(|l| view! { <option value=l.to_string()>{move || level_label(i18n, l)}</option> }).collect_view()}
                     </select></label>
                 {said("membership_level")}
-                <label class="check"><input type="checkbox" bind:checked=gift data-testid="recharge-gift"/>
+                <label class="check"><input type="checkbox" bind:checked=gift data-testid="recharge-gift" on:change=edited("amount")/>
                     <span>{t!(i18n, players.recharge.gift)}</span></label>
                 <label class:invalid=bad("service_agent")><span>{t!(i18n, players.recharge.agent)}</span>
-                    <input type="text" bind:value=agent data-testid="recharge-agent" node_ref=agent_ref
+                    <input type="text" bind:value=agent data-testid="recharge-agent" on:input=edited("service_agent") node_ref=agent_ref
                         aria-invalid=invalid("service_agent") aria-describedby="recharge-error-service_agent"/></label>
                 {said("service_agent")}
                 <label class:invalid=bad("remark")><span>{t!(i18n, players.recharge.remark)}</span>
-                    <input type="text" bind:value=remark data-testid="recharge-remark" node_ref=remark_ref
+                    <input type="text" bind:value=remark data-testid="recharge-remark" on:input=edited("remark") node_ref=remark_ref
                         aria-invalid=invalid("remark") aria-describedby="recharge-error-remark"/></label>
                 {said("remark")}
                 <p class="muted" data-testid="recharge-preview">{move || preview().map(|d| t_string!(i18n, players.new_expire, date = d).to_string())}</p>
