@@ -75,6 +75,15 @@ test("create, recharge with a previewed expiry, history, transfer, batch delete"
   await expect(page.getByTestId("field-membership_expire_date")).toHaveText("");
 
   // What is wrong is said beside the field it is about, and nothing is asked or stored.
+  // An empty amount is refused unless the recharge is a gift: ticking "gift" takes the refusal away.
+  await page.getByTestId("recharge-submit").click();
+  await expect(page.getByTestId("recharge-error-amount")).toHaveText(/^金额（元）: 请输入数字$/);
+  await expect(page.getByTestId("recharge-amount")).toBeFocused();
+  await expect(page.getByTestId("recharge-amount")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByTestId("confirm")).toBeHidden();
+  await page.getByTestId("recharge-gift").check();
+  await expect(page.getByTestId("recharge-error-amount")).toHaveCount(0);
+  await page.getByTestId("recharge-gift").uncheck();
   await page.getByTestId("recharge-amount").fill("30");
   await page.getByTestId("recharge-days").fill("0");
   await page.getByTestId("recharge-submit").click();
