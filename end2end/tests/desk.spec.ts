@@ -164,7 +164,9 @@ test("a message left unsent in the outbox is sent after a reload", async ({ brow
   await agent.page.reload();
   await hydrated(agent.page);
   await expect(player.page.getByTestId("thread").getByText("重载后送达")).toHaveCount(1);
-  await chatRow(agent.page, "mine", account).click();
+  // The chat open before the reload is open after it (it is in the address).
+  await expect(agent.page).toHaveURL(/\/desk\?chat=/);
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(account);
   await expect(agent.page.getByTestId("thread").getByText("重载后送达")).toHaveCount(1);
   await expect
     .poll(() => agent.page.evaluate((k) => localStorage.getItem(k) ?? "[]", `kefu.outbox.staff.${username}`))
@@ -617,6 +619,14 @@ test("a draft stays with its chat, and a cleared chat does not bring back what t
   await expect(chatRow(agent.page, "mine", first)).not.toHaveAttribute("aria-current", "true");
   await chatRow(agent.page, "mine", first).click();
   await expect(agent.page.getByTestId("chat-with")).toHaveText(first);
+  // Going from chat to chat took the place of the history entry: one Back is the list,
+  // Forward the chat last open.
+  await agent.page.goBack();
+  await expect(agent.page).toHaveURL(/\/desk$/);
+  await expect(agent.page.getByTestId("chat-with")).toHaveCount(0);
+  await agent.page.goForward();
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(first);
+  await expect(agent.page.getByTestId("composer")).toHaveValue("键盘半句");
 
   // A header button the keyboard is on keeps the focus while the player writes.
   await agent.page.getByTestId("transfer").focus();
@@ -665,12 +675,26 @@ test("on a phone the desk shows the list or the open chat, and goes back with it
   await expect(agent.page.getByTestId("thread").getByText("手机上能看到吗")).toBeInViewport();
   const width = await agent.page.evaluate(() => document.documentElement.scrollWidth);
   expect(width).toBeLessThanOrEqual(390);
+  // The open chat is in the address, one history entry deeper than the list.
+  const chatUrl = /\/desk\?chat=[^&]+$/;
+  await expect(agent.page).toHaveURL(chatUrl);
   await agent.page.getByTestId("composer").fill("半句话");
   // Back to the list, and into the chat again: the half-written reply is still there.
   await agent.page.getByTestId("back-to-list").click();
   await expect(chatRow(agent.page, "mine", account)).toBeVisible();
   await expect(agent.page.getByTestId("chat-with")).toHaveCount(0);
+  await expect(agent.page).toHaveURL(/\/desk$/);
+  // The in-page "back" went back in the history: Forward opens the chat again.
+  await agent.page.goForward();
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(account);
+  await expect(agent.page.getByTestId("composer")).toHaveValue("半句话");
+  // The browser's Back (the phone's back gesture) goes to the list, not off the desk.
+  await agent.page.goBack();
+  await expect(agent.page).toHaveURL(/\/desk$/);
+  await expect(agent.page.getByTestId("chat-with")).toHaveCount(0);
+  await expect(chatRow(agent.page, "mine", account)).toBeVisible();
   await chatRow(agent.page, "mine", account).click();
+  await expect(agent.page).toHaveURL(chatUrl);
   await expect(agent.page.getByTestId("composer")).toHaveValue("半句话");
   await agent.page.getByTestId("composer").press("Enter");
   await expect(player.page.getByTestId("thread").getByText("半句话")).toBeVisible();
@@ -692,6 +716,7 @@ test("on a phone the desk shows the list or the open chat, and goes back with it
   await expect(agent.page.getByTestId("desk-notice")).toContainText(`会话 ${account} 已转接给 ${other}。`);
   await expect(agent.page.getByTestId("chat-with")).toHaveCount(0);
   await expect(agent.page.getByTestId("back-to-list")).toHaveCount(0);
+  await expect(agent.page).toHaveURL(/\/desk$/);
   await expect(agent.page.locator(".desk-list")).toBeInViewport();
   await expect(chatRow(agent.page, "mine", account)).toHaveCount(0);
   await expect(chatRow(colleague.page, "mine", account)).toBeVisible();

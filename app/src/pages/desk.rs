@@ -16,6 +16,14 @@
 //! hidden) raises the unread badge, the count in the tab title, a tone
 //! (unless switched off) and a desktop notification (if allowed).
 //!
+//! The open chat is in the address (`/desk?chat=<session id>`): a reload or
+//! a link opens it again, and the browser's Back goes from a chat to the
+//! list. Opening a chat from the list adds a history entry; going from one
+//! chat to the next (a click, Alt+↓) replaces it, so Back always means "to
+//! the list" (on a phone, where the list and the chat are two screens, that
+//! is what Back is expected to do), and a chat closed under the agent
+//! (transferred away) leaves the address without adding an entry.
+//!
 //! Everything arrives over the chat socket (the session cookie
 //! authenticates it); sends fall back to HTTP when the socket cannot be
 //! opened. Admins and super admins list every chat (`scope: all`) and may
@@ -26,6 +34,8 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 use protocol::chat::{
     message_preview, ChatMessage, OnlineStaff, SenderType, ServerFrame, SessionSummary,
 };
@@ -38,7 +48,7 @@ use crate::i18n::*;
 use crate::nav::Section;
 use crate::pages::desk_player::PlayerPanel;
 use crate::pages::desk_replies::QuickReplies;
-use crate::pages::players::field_label;
+use crate::pages::players::{field_label, link_at};
 use crate::pages::shell::section_label;
 use crate::reason::reason_text;
 
@@ -157,6 +167,35 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let draft = RwSignal::new(String::new());
     let drafts = StoredValue::new(std::collections::HashMap::<String, String>::new());
 
+    // The open chat in the address (see the module docs).
+    let query = use_query_map();
+    let url_chat = Memo::new(move |_| query.with(|q| q.get("chat")).filter(|c| !c.is_empty()));
+    let navigate = StoredValue::new(use_navigate());
+    // This page added the open chat's history entry, so the entry before it
+    // is the list's: the in-page "back" goes back to it rather than adding one.
+    let pushed = StoredValue::new(false);
+    let show_in_address = move |chat: Option<String>| {
+        let shown = url_chat.get_untracked();
+        if shown == chat {
+            return;
+        }
+        // A chat opened from the list is one step deeper; anything else
+        // takes the place of what the address said.
+        let replace = shown.is_some() || chat.is_none();
+        pushed.set_value(chat.is_some() && (!replace || pushed.get_value()));
+        let href =
+            query.with_untracked(|q| link_at("/desk", q, &[("chat", chat.unwrap_or_default())]));
+        navigate.with_value(|go| {
+            go(
+                &href,
+                NavigateOptions {
+                    replace,
+                    scroll: false,
+                    ..Default::default()
+                },
+            )
+        });
+    };
     let account_of = move |id: &str| {
         sessions.with_untracked(|l| {
             l.iter()
@@ -177,6 +216,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         sessions.set(list);
         if gone {
             selected.set(None);
+            show_in_address(None);
         }
     };
     let on_frame = {
@@ -518,13 +558,26 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         });
     };
     // Back to the list (a phone shows one of the two at a time).
-    let close_chat = move |_| {
+    let leave_chat = move || {
         keep_draft();
         draft.set(String::new());
         selected.set(None);
         colleagues.set(None);
         notice.set(None);
         live.focus(None);
+    };
+    // The in-page "back": to the list's own history entry when this page
+    // added the chat's, so Forward opens the chat again.
+    let close_chat = move |_| {
+        leave_chat();
+        if pushed.get_value() {
+            pushed.set_value(false);
+            if let Ok(h) = window().history() {
+                let _ = h.back();
+                return;
+            }
+        }
+        show_in_address(None);
     };
     let open_chat = Callback::new(move |id: String| {
         keep_draft();
@@ -549,8 +602,32 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             serde_json::json!({"session_id": id, "limit": PAGE}),
         ));
         mark_read(&id);
+        show_in_address(Some(id));
     });
     opener.set_value(Some(open_chat));
+    // The address changed under the page (Back, Forward, a link, the first
+    // load): the chat it names opens, or the list shows.
+    Effect::watch(
+        move || url_chat.get(),
+        move |chat, was, _| {
+            if *chat == selected.get_untracked() {
+                return;
+            }
+            match chat {
+                Some(id) => {
+                    open_chat.run(id.clone());
+                    // Forward to a chat: the entry before it is the list's.
+                    // On the first load, what came before is not known.
+                    pushed.set_value(was.is_some());
+                }
+                None => {
+                    leave_chat();
+                    pushed.set_value(false);
+                }
+            }
+        },
+        true,
+    );
     // Keyboard: Alt+↓ / Alt+↑ open the next / previous chat of the list as
     // it is shown (groups, filter and search applied), from anywhere on the
     // page, the composer too; each chat keeps its draft. Not while a dialog
