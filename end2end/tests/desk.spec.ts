@@ -722,3 +722,29 @@ test("on a phone the desk shows the list or the open chat, and goes back with it
   await expect(chatRow(colleague.page, "mine", account)).toBeVisible();
   for (const side of [agent, player, colleague]) await side.context.close();
 });
+
+test("a link to a chat the agent may not read says so and leaves the list showing", async ({ browser, request }) => {
+  const [an, bn] = [await newAgent(request, "lk"), await newAgent(request, "lm")];
+  const a = await openDesk(browser, an);
+  const account = `link.${Date.now()}`;
+  const { player } = await acceptedChat(browser, request, a, account, "链接");
+  const id = new URL(a.page.url()).searchParams.get("chat");
+  expect(id).toBeTruthy();
+  // Another agent follows the link to A's chat, then one to a chat that does not exist:
+  // each time the refusal shows, the address drops the chat and the list stays usable.
+  const b = await openDesk(browser, bn);
+  for (const target of [id!, "no-such-chat"]) {
+    await b.page.goto(`/desk?chat=${encodeURIComponent(target)}`);
+    await hydrated(b.page);
+    await expect(b.page.getByTestId("desk-error")).not.toBeEmpty();
+    await expect(b.page).toHaveURL(/\/desk$/);
+    await expect(b.page.getByTestId("chat-with")).toHaveCount(0);
+    await expect(b.page.getByTestId("desk-select")).toBeVisible();
+  }
+  // The agent who holds it opens the same link: the chat is there.
+  await a.page.goto(`/desk?chat=${id}`);
+  await hydrated(a.page);
+  await expect(a.page.getByTestId("chat-with")).toHaveText(account);
+  await expect(a.page.getByTestId("thread").getByText("链接")).toBeVisible();
+  for (const side of [a, b, player]) await side.context.close();
+});

@@ -196,6 +196,20 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             )
         });
     };
+    // The address no longer names a chat: back to the list's own entry when
+    // this page added the chat's (so no second list entry is left behind),
+    // else in its place.
+    let leave_address = move || {
+        if pushed.get_value() {
+            pushed.set_value(false);
+            if let Ok(h) = window().history() {
+                if h.back().is_ok() {
+                    return;
+                }
+            }
+        }
+        show_in_address(None);
+    };
     let account_of = move |id: &str| {
         sessions.with_untracked(|l| {
             l.iter()
@@ -216,7 +230,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         sessions.set(list);
         if gone {
             selected.set(None);
-            show_in_address(None);
+            leave_address();
         }
     };
     let on_frame = {
@@ -392,6 +406,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
                     if [codes::PERMISSION_DENIED, codes::SESSION_NOT_FOUND]
                         .contains(&e.error_code.as_str())
                     {
+                        // The chat being opened (a link, an old address) is
+                        // not one this agent may read: it closes, with the
+                        // notice saying why, rather than being asked for again
+                        // on every refresh.
+                        if e.request_type.as_deref() == Some("get_chat_history")
+                            && awaiting_first.get_untracked()
+                        {
+                            awaiting_first.set(false);
+                            selected.set(None);
+                            leave_address();
+                        }
                         needs_refresh.set(true);
                     }
                 }
@@ -570,14 +595,7 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     // added the chat's, so Forward opens the chat again.
     let close_chat = move |_| {
         leave_chat();
-        if pushed.get_value() {
-            pushed.set_value(false);
-            if let Ok(h) = window().history() {
-                let _ = h.back();
-                return;
-            }
-        }
-        show_in_address(None);
+        leave_address();
     };
     let open_chat = Callback::new(move |id: String| {
         keep_draft();
