@@ -698,6 +698,15 @@ test("on a phone the desk shows the list or the open chat, and goes back with it
   await expect(agent.page.getByTestId("composer")).toHaveValue("半句话");
   await agent.page.getByTestId("composer").press("Enter");
   await expect(player.page.getByTestId("thread").getByText("半句话")).toBeVisible();
+  // After a reload the chat is open again, and the in-page back still returns to the list's
+  // own history entry (Forward opens the chat again) rather than adding a second one.
+  await agent.page.reload();
+  await hydrated(agent.page);
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(account);
+  await agent.page.getByTestId("back-to-list").click();
+  await expect(agent.page).toHaveURL(/\/desk$/);
+  await agent.page.goForward();
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(account);
   // On a wide screen the button is not there: list and chat stand side by side.
   await agent.page.setViewportSize({ width: 1280, height: 800 });
   await expect(agent.page.getByTestId("back-to-list")).toBeHidden();

@@ -32,9 +32,11 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsValue;
 use leptos_i18n::I18nContext;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::location::State;
 use leptos_router::NavigateOptions;
 use protocol::chat::{
     message_preview, ChatMessage, OnlineStaff, SenderType, ServerFrame, SessionSummary,
@@ -51,6 +53,10 @@ use crate::pages::desk_replies::QuickReplies;
 use crate::pages::players::{field_label, link_at};
 use crate::pages::shell::section_label;
 use crate::reason::reason_text;
+
+/// The history state of an open chat's entry added over the list's (see
+/// `pushed` in [`DeskPage`]).
+const OVER_LIST: &str = "kefu.desk.over-list";
 
 const STATUSES: [&str; 4] = ["online", "busy", "away", "offline"];
 /// Messages per page of history (newest page on open, then older ones).
@@ -171,8 +177,10 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     let query = use_query_map();
     let url_chat = Memo::new(move |_| query.with(|q| q.get("chat")).filter(|c| !c.is_empty()));
     let navigate = StoredValue::new(use_navigate());
-    // This page added the open chat's history entry, so the entry before it
-    // is the list's: the in-page "back" goes back to it rather than adding one.
+    // The open chat's history entry was added over the list's, so the entry
+    // before it is the list's: the in-page "back" goes back to it rather
+    // than adding one. Such an entry carries a mark in its history state,
+    // which the browser keeps across a reload and Back/Forward.
     let pushed = StoredValue::new(false);
     let show_in_address = move |chat: Option<String>| {
         let shown = url_chat.get_untracked();
@@ -182,15 +190,22 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
         // A chat opened from the list is one step deeper; anything else
         // takes the place of what the address said.
         let replace = shown.is_some() || chat.is_none();
-        pushed.set_value(chat.is_some() && (!replace || pushed.get_value()));
+        let over_list = chat.is_some() && (!replace || pushed.get_value());
+        pushed.set_value(over_list);
         let href =
             query.with_untracked(|q| link_at("/desk", q, &[("chat", chat.unwrap_or_default())]));
+        let state = if over_list {
+            State::new(Some(JsValue::from_str(OVER_LIST)))
+        } else {
+            State::default()
+        };
         navigate.with_value(|go| {
             go(
                 &href,
                 NavigateOptions {
                     replace,
                     scroll: false,
+                    state,
                     ..Default::default()
                 },
             )
@@ -627,16 +642,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     // load): the chat it names opens, or the list shows.
     Effect::watch(
         move || url_chat.get(),
-        move |chat, was, _| {
+        move |chat, _, _| {
             if *chat == selected.get_untracked() {
                 return;
             }
             match chat {
                 Some(id) => {
                     open_chat.run(id.clone());
-                    // Forward to a chat: the entry before it is the list's.
-                    // On the first load, what came before is not known.
-                    pushed.set_value(was.is_some());
+                    // Whether the entry before this one is the list's.
+                    let mark = window().history().and_then(|h| h.state()).ok();
+                    pushed
+                        .set_value(mark.and_then(|m| m.as_string()).as_deref() == Some(OVER_LIST));
                 }
                 None => {
                     leave_chat();
