@@ -1,5 +1,6 @@
 //! The panel's sections and which staff roles see them (API.md appendix B).
 
+use leptos_router::params::ParamsMap;
 use protocol::UserType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,45 @@ pub fn landing(who: UserType) -> &'static str {
         UserType::CustomerService => Section::Desk.path(),
         _ => Section::Home.path(),
     }
+}
+
+/// `path` with the query `map`, `changes` put in (an empty value drops it).
+pub fn link_at(path: &str, map: &ParamsMap, changes: &[(&str, String)]) -> String {
+    let mut pairs: Vec<(String, String)> = map
+        .clone()
+        .into_iter()
+        .filter(|(k, v)| !v.is_empty() && !changes.iter().any(|(c, _)| c == k))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    for (k, v) in changes {
+        if !v.is_empty() {
+            pairs.push(((*k).to_owned(), v.clone()));
+        }
+    }
+    let qs: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect();
+    if qs.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", qs.join("&"))
+    }
+}
+
+/// `s` percent-encoded for a path segment or a query value (RFC 3986's
+/// unreserved characters kept).
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -47,10 +47,10 @@ use crate::chat::alert;
 use crate::chat::view::{list_time, merge, Composer, ConnIndicator, ImagePicked, ThreadView};
 use crate::chat::Live;
 use crate::i18n::*;
-use crate::nav::Section;
+use crate::nav::{link_at, Section};
 use crate::pages::desk_player::PlayerPanel;
 use crate::pages::desk_replies::QuickReplies;
-use crate::pages::players::{field_label, link_at};
+use crate::pages::players::field_label;
 use crate::pages::shell::section_label;
 use crate::reason::reason_text;
 
@@ -1093,9 +1093,8 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     };
     let may_clear = scope_all;
     // The header is drawn again only when what it shows changes shape (another
-    // chat, another state or holder), not on every message: a button the
-    // keyboard is on keeps the focus while the player writes, and the confirm
-    // dialog's "cancel" gives it back to the button that asked.
+    // chat, another state or holder), not on every message (tachys would patch
+    // it in place, so focus survived before too; this skips the work).
     let shape = Memo::new(move |_| {
         current.with(|c| {
             c.as_ref().map(|s| Head {

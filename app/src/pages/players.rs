@@ -11,6 +11,8 @@ use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::params::ParamsMap;
+
+use crate::nav::{enc, link_at};
 use protocol::players::{Player, PlayerInput, PlayerQuery, RechargeRequest, TransferRequest};
 
 use crate::api::{self, Failure};
@@ -177,43 +179,6 @@ fn query_from(map: &ParamsMap) -> PlayerQuery {
 /// The current query with some keys replaced, as a `/players?…` link.
 fn link_with(map: &ParamsMap, changes: &[(&str, String)]) -> String {
     link_at("/players", map, changes)
-}
-
-/// `path` with the query `map`, `changes` put in (an empty value drops it).
-pub(crate) fn link_at(path: &str, map: &ParamsMap, changes: &[(&str, String)]) -> String {
-    let mut pairs: Vec<(String, String)> = map
-        .clone()
-        .into_iter()
-        .filter(|(k, v)| !v.is_empty() && !changes.iter().any(|(c, _)| c == k))
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    for (k, v) in changes {
-        if !v.is_empty() {
-            pairs.push(((*k).to_owned(), v.clone()));
-        }
-    }
-    let qs: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect();
-    if qs.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", qs.join("&"))
-    }
-}
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[component]
