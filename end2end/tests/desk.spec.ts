@@ -627,6 +627,25 @@ test("a draft stays with its chat, and a cleared chat does not bring back what t
   await agent.page.goForward();
   await expect(agent.page.getByTestId("chat-with")).toHaveText(first);
   await expect(agent.page.getByTestId("composer")).toHaveValue("键盘半句");
+  // "返回列表" and, before the browser has gone back, another chat opened: that chat stays
+  // open, in an entry of its own over the list's (the going back does not close it).
+  await agent.page.evaluate((account) => {
+    const row = [...document.querySelectorAll<HTMLElement>('[data-testid="mine"] [data-testid="session-item"]')]
+      .find((r) => r.textContent!.includes(account))!;
+    document.querySelector<HTMLElement>('[data-testid="back-to-list"]')!.click();
+    row.click();
+  }, second);
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(second);
+  await agent.page.waitForTimeout(1500);
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(second);
+  await expect(agent.page).toHaveURL(/\/desk\?chat=[^&]+$/);
+  await agent.page.goBack();
+  await expect(agent.page).toHaveURL(/\/desk$/);
+  await expect(agent.page.getByTestId("chat-with")).toHaveCount(0);
+  await agent.page.goForward();
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(second);
+  await chatRow(agent.page, "mine", first).click();
+  await expect(agent.page.getByTestId("composer")).toHaveValue("键盘半句");
 
   // A header button the keyboard is on keeps the focus while the player writes.
   await agent.page.getByTestId("transfer").focus();

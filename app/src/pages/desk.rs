@@ -182,7 +182,16 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     // than adding one. Such an entry carries a mark in its history state,
     // which the browser keeps across a reload and Back/Forward.
     let pushed = StoredValue::new(false);
+    // The page asked the browser to go back to the list's entry and the
+    // address has not changed yet (the browser does it a moment later). A
+    // chat opened meanwhile (Alt+↓ right after "返回列表") is put into the
+    // address once the list's entry is reached, not written over the entry
+    // being left (which the browser would then leave, closing that chat).
+    let backing = StoredValue::new(false);
     let show_in_address = move |chat: Option<String>| {
+        if backing.get_value() {
+            return;
+        }
         let shown = url_chat.get_untracked();
         if shown == chat {
             return;
@@ -219,6 +228,18 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
             pushed.set_value(false);
             if let Ok(h) = window().history() {
                 if h.back().is_ok() {
+                    backing.set_value(true);
+                    // Should the browser not move (no entry before after
+                    // all), the address catches up with the page anyway.
+                    set_timeout(
+                        move || {
+                            if backing.try_get_value() == Some(true) {
+                                backing.set_value(false);
+                                show_in_address(selected.get_untracked());
+                            }
+                        },
+                        std::time::Duration::from_secs(1),
+                    );
                     return;
                 }
             }
@@ -643,6 +664,17 @@ pub fn DeskPage(me: UserInfo) -> AnyView {
     Effect::watch(
         move || url_chat.get(),
         move |chat, _, _| {
+            if backing.get_value() {
+                backing.set_value(false);
+                // Back at the list's entry with a chat opened on the way:
+                // that chat gets an entry of its own over the list's.
+                if chat.is_none() {
+                    if let Some(open) = selected.get_untracked() {
+                        show_in_address(Some(open));
+                        return;
+                    }
+                }
+            }
             if *chat == selected.get_untracked() {
                 return;
             }
