@@ -115,19 +115,23 @@ pub fn ConfirmDialog() -> impl IntoView {
                 // Closing gives the focus back to what had it when the question
                 // was asked; if that is gone, the focus would fall to the page's
                 // body and the keyboard start over from the top: the content
-                // area takes it instead.
+                // area takes it instead. Looked at once the page has redrawn:
+                // a question withdrawn by Back closes before the page it was
+                // asked on takes its button away.
                 d.close();
-                let doc = document();
-                let lost = doc
-                    .active_element()
-                    .is_none_or(|e| doc.body().is_some_and(|b| *b == e));
-                if lost {
-                    if let Some(main) = doc.query_selector("main").ok().flatten() {
-                        let _ = main
-                            .unchecked_into::<leptos::web_sys::HtmlElement>()
-                            .focus();
+                request_animation_frame(|| {
+                    let doc = document();
+                    let lost = doc
+                        .active_element()
+                        .is_none_or(|e| doc.body().is_some_and(|b| *b == e));
+                    if lost {
+                        if let Some(main) = doc.query_selector("main").ok().flatten() {
+                            let _ = main
+                                .unchecked_into::<leptos::web_sys::HtmlElement>()
+                                .focus();
+                        }
                     }
-                }
+                });
             }
         }
     });

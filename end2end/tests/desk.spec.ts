@@ -776,3 +776,28 @@ test("a link to a chat the agent may not read says so and leaves the list showin
   await expect(a.page.getByTestId("thread").getByText("链接")).toBeVisible();
   for (const side of [a, b, player]) await side.context.close();
 });
+
+test("Back while the desk asks a question withdraws it: nothing is done, and the focus stays in the page", async ({ browser, request }) => {
+  const username = await newAgent(request, "bq");
+  const agent = await openDesk(browser, username);
+  const account = `backq.${Date.now()}`;
+  const { player } = await acceptedChat(browser, request, agent, account, "别清空我");
+  await expect(agent.page).toHaveURL(/\/desk\?chat=[^&]+$/);
+  await agent.page.getByTestId("clear").click();
+  await expect(agent.page.getByTestId("confirm")).toBeVisible();
+  // Back goes to the list: the question goes with the chat it was about, and the focus
+  // (its button is gone with the chat) lands on the page's content, not on nothing.
+  await agent.page.goBack();
+  await expect(agent.page).toHaveURL(/\/desk$/);
+  await expect(agent.page.getByTestId("confirm")).toBeHidden();
+  await expect(agent.page.getByTestId("chat-with")).toHaveCount(0);
+  await expect(agent.page.locator("main")).toBeFocused();
+  // Nothing was cleared: Forward opens the chat with its message, on both sides.
+  await agent.page.goForward();
+  await expect(agent.page.getByTestId("chat-with")).toHaveText(account);
+  await expect(agent.page.getByTestId("thread").getByText("别清空我")).toBeVisible();
+  await player.page.reload();
+  await hydrated(player.page);
+  await expect(player.page.getByTestId("thread").getByText("别清空我")).toBeVisible();
+  for (const side of [agent, player]) await side.context.close();
+});
