@@ -19,6 +19,7 @@ import {
   say,
   sendOverHttp,
   Side,
+  signIn,
 } from "./helpers";
 
 /** A new agent account (as the super admin), with the e2e staff password. */
@@ -800,4 +801,39 @@ test("Back while the desk asks a question withdraws it: nothing is done, and the
   await hydrated(player.page);
   await expect(player.page.getByTestId("thread").getByText("别清空我")).toBeVisible();
   for (const side of [agent, player]) await side.context.close();
+});
+
+test("with a full chat list, a link to a chat the agent may not read still closes it", async ({ browser, request }) => {
+  test.setTimeout(120_000);
+  // A server of the test's own over demo data large enough that the agent's list (the
+  // queue and their own chats, ended ones too) is cut at the desk's 500 rows: the list
+  // alone cannot tell that the linked chat is not theirs.
+  const dir = mkdtempSync(join(tmpdir(), "kefu-fulllist-"));
+  execFileSync(BIN, ["demo-data", "--players", "30000"], { env: { ...process.env, KEFU_DATA_DIR: dir } });
+  const colleagues = execFileSync("python3", [
+    "-c",
+    "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT id FROM chat_sessions WHERE agent = 'daqiao' AND status = 'active'\").fetchone()[0])",
+    join(dir, "kefu.db"),
+  ]).toString().trim();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = serve(dir, port);
+  try {
+    await ready(request, base);
+    const context = await browser.newContext({ baseURL: base });
+    const page = await context.newPage();
+    await signIn(page, "xiaoqiao", "demo-password-1");
+    for (const target of [colleagues, "no-such-chat"]) {
+      await page.goto(`/desk?chat=${encodeURIComponent(target)}`);
+      await hydrated(page);
+      await expect(page.getByTestId("desk-error")).not.toBeEmpty();
+      await expect(page).toHaveURL(/\/desk$/);
+      await expect(page.getByTestId("chat-with")).toHaveCount(0);
+      await expect(page.getByTestId("desk-select")).toBeVisible();
+    }
+    await expect(page.getByTestId("session-item")).toHaveCount(500);
+    await context.close();
+  } finally {
+    server.kill("SIGKILL");
+  }
 });
