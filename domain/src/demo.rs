@@ -111,10 +111,18 @@ pub async fn fill(store: &Store, players: usize) -> Result<DemoSummary> {
             _ => rng.gen_range(5..12),
         };
         let mut at = register_at.max(now - 365 * DAY_MS);
-        for _ in 0..payments {
+        // One payer in fifty paid last within the past half hour, so that
+        // "today" and "this month" have revenue at any hour, the first of
+        // a month included.
+        let recent_payer = i % 50 == 7;
+        for k in 0..payments {
             at += rng.gen_range(0..(now - at).max(1) / 2 + 1);
+            let recent = recent_payer && k + 1 == payments;
+            if recent {
+                at = at.max(now - ((i / 50) % 30 + 1) as i64 * 60_000);
+            }
             let (fen, days, lvl) = PRICES[rng.gen_range(0..PRICES.len())];
-            let gift = rng.gen_bool(0.08);
+            let gift = rng.gen_bool(0.08) && !recent;
             let new_expire = expire.map_or(at, |e| e.max(at)) + days * DAY_MS;
             expire = Some(new_expire);
             if !gift {

@@ -1180,6 +1180,16 @@ async fn demo_data_fills_an_empty_database_consistently() {
     .await
     .unwrap();
     assert_eq!(mismatches, 0);
+    // Some paid within the last half hour, so "today" and "this month" have
+    // revenue at any hour (the first minutes of a month too).
+    let (recent,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM recharges WHERE is_gift = 0 AND amount_fen > 0 AND created_at >= $1",
+    )
+    .bind(now_ms() - 31 * 60_000)
+    .fetch_one(k.store().pool())
+    .await
+    .unwrap();
+    assert!(recent > 0, "{recent}");
     // Chats: one in twenty players; every session's seqs run 1..=last_seq
     // without gaps and its staff unread count matches its unread messages.
     assert_eq!(done.chats, 15);

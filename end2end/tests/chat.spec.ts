@@ -314,13 +314,18 @@ test("messages written while the chat is being opened keep their order, and unse
   const errors: string[] = [];
   player.page.on("pageerror", (e) => errors.push(e.message));
 
-  // The chat cannot be opened: both texts written meanwhile come back, in order.
+  // The chat cannot be opened: both texts written meanwhile come back, in order. The
+  // request fails only once both are written (a gate, not a delay: a slow machine
+  // must not let it fail in between).
+  let failOpen = () => {};
+  const failing = new Promise<void>((r) => (failOpen = r));
   await player.page.route("**/api/chat/create_session", async (route) => {
-    await new Promise((r) => setTimeout(r, 300));
+    await failing;
     await route.abort("connectionreset");
   });
   await say(player.page, "甲");
   await say(player.page, "乙");
+  failOpen();
   await expect(player.page.getByTestId("chat-open-failed")).toBeVisible();
   await expect(player.page.getByTestId("composer")).toHaveValue("甲\n乙");
   await player.page.unroute("**/api/chat/create_session");
@@ -330,14 +335,19 @@ test("messages written while the chat is being opened keep their order, and unse
   // written before it is open are sent in the order they were written,
   // with one request to open it.
   let opens = 0;
+  let letOpen = () => {};
+  const opening = new Promise<void>((r) => (letOpen = r));
   await player.page.route("**/api/chat/create_session", async (route) => {
     opens += 1;
-    await new Promise((r) => setTimeout(r, opens === 1 ? 800 : 0));
+    if (opens === 1) await opening;
     await route.continue();
   });
   await say(player.page, "第一句");
   await say(player.page, "第二句");
   await say(player.page, "第三句");
+  // All three are written before the chat is open.
+  expect(opens).toBe(1);
+  letOpen();
   const messages = player.page.getByTestId("thread").getByTestId("msg");
   for (const text of ["第一句", "第二句", "第三句"]) {
     await expect(messages.filter({ hasText: text })).toHaveAttribute("data-state", /sent|stored/);

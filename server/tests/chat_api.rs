@@ -787,6 +787,13 @@ async fn revoked_tokens_close_their_sockets() {
     s.stop().await;
 }
 
+/// The most a person's bucket (a burst of 20, then 20 a second) lets
+/// through in `elapsed`, which holds the whole burst: exactly 20 when the
+/// machine keeps up, more only as the time since the first frame allows.
+fn allowed_in(elapsed: std::time::Duration) -> usize {
+    20 + (elapsed.as_secs_f64() * 20.0).ceil() as usize
+}
+
 #[tokio::test]
 async fn oversized_and_too_many_frames() {
     let s = TestServer::start().await;
@@ -794,6 +801,7 @@ async fn oversized_and_too_many_frames() {
     let session = session_of(&s, &player, "ma.chao").await;
     let mut p = Ws::open(&s.base, &player, "user").await;
     // 30 pings at once: 20 pass, the rest are refused, the socket stays.
+    let burst = std::time::Instant::now();
     for _ in 0..30 {
         p.send(json!({"type": "ping"})).await;
     }
@@ -806,8 +814,9 @@ async fn oversized_and_too_many_frames() {
         }
     }
     assert!(
-        pongs >= 20 && limited >= 1,
-        "{pongs} pongs, {limited} limited"
+        pongs >= 20 && pongs <= allowed_in(burst.elapsed()),
+        "{pongs} pongs, {limited} limited in {:?}",
+        burst.elapsed()
     );
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let f = p
@@ -827,6 +836,7 @@ async fn oversized_and_too_many_frames() {
     // Binary frames are refused and counted like any other: 30 at once are
     // 20 refusals as binary and 10 for the rate.
     let mut p = Ws::open(&s.base, &player, "user").await;
+    let burst = std::time::Instant::now();
     for _ in 0..30 {
         p.stream
             .send(tokio_tungstenite::tungstenite::Message::Binary(
@@ -844,8 +854,9 @@ async fn oversized_and_too_many_frames() {
         }
     }
     assert!(
-        binary <= 21 && limited >= 9,
-        "{binary} binary, {limited} limited"
+        binary >= 20 && binary <= allowed_in(burst.elapsed()),
+        "{binary} binary, {limited} limited in {:?}",
+        burst.elapsed()
     );
     // Past the socket's 1 MiB hard limit the frame is not even read, and
     // the close still says why.
@@ -962,12 +973,13 @@ async fn a_slow_consumer_is_disconnected() {
 async fn a_socket_closes_with_4001_when_its_token_expires() {
     let s = TestServer::start().await;
     s.player("liu.bei").await;
-    // A player token with 2 seconds left, signed like the server's own.
+    // A player token with 4 seconds left (3 to 4: whole seconds), signed
+    // like the server's own: time enough to open and ping on a busy machine.
     let now = domain::time::now_ms() / 1000;
     let (short, _) = s
         .kefu
         .tokens()
-        .issue("liu.bei", "player", 0, now, 2)
+        .issue("liu.bei", "player", 0, now, 4)
         .unwrap();
     let started = std::time::Instant::now();
     let mut ws = Ws::open(&s.base, &short, "user").await;
@@ -978,8 +990,9 @@ async fn a_socket_closes_with_4001_when_its_token_expires() {
     assert_eq!(ws.closed().await, Some(CLOSE_AUTH_FAILED));
     let after = started.elapsed();
     assert!(
-        // The token had between 1 and 2 seconds left when it was minted.
-        after >= std::time::Duration::from_millis(900) && after < std::time::Duration::from_secs(6),
+        // The token had between 3 and 4 seconds left when it was minted.
+        after >= std::time::Duration::from_millis(2900)
+            && after < std::time::Duration::from_secs(8),
         "{after:?}"
     );
     s.stop().await;
@@ -1031,7 +1044,9 @@ async fn http_sends_are_limited_per_person_like_a_socket() {
     };
     // Sixty at once: 20 in the burst, 20 more a second after; passing all
     // would take two seconds.
+    let burst = std::time::Instant::now();
     let answers = futures_util::future::join_all((0..60).map(send)).await;
+    let took = burst.elapsed();
     let (mut sent, mut refused) = (0, 0);
     for r in answers {
         let r = r.unwrap();
@@ -1045,8 +1060,8 @@ async fn http_sends_are_limited_per_person_like_a_socket() {
         }
     }
     assert!(
-        sent >= 20 && refused >= 20,
-        "{sent} sent, {refused} refused"
+        sent >= 20 && sent <= allowed_in(took),
+        "{sent} sent, {refused} refused in {took:?}"
     );
     let (_, v) = s
         .post(
