@@ -12,6 +12,29 @@ use protocol::staff::{AuditEntry, AuditQuery, CreateStaffRequest, StaffAccount};
 #[cfg(feature = "ssr")]
 use crate::auth::ssr::{kefu, principal, to_server_error as e};
 
+/// A resource's source (`Resource::new(source(|| …), fetch)`): tracked in
+/// the browser, where what it reads changes and the resource fetches again;
+/// read once, untracked, on the server, where nothing changes under a
+/// request's page. Why: on the server the resource's fetch task can be
+/// polled after its page has been thrown away, and a tracked source is then
+/// read again from signals that are gone, which panics ("a reactive value
+/// that has already been disposed"; seen now and then in the e2e server's
+/// log). A source with nothing tracked is never read again.
+pub fn source<T>(
+    read: impl Fn() -> T + Send + Sync + 'static,
+) -> impl Fn() -> T + Send + Sync + 'static {
+    move || {
+        #[cfg(feature = "ssr")]
+        {
+            untrack(&read)
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            read()
+        }
+    }
+}
+
 #[server(prefix = "/sfn", endpoint = "players", input = Json)]
 pub async fn list_players(query: PlayerQuery) -> Result<(Vec<Player>, i64), ServerFnError> {
     kefu()?

@@ -88,7 +88,7 @@ pub fn AnalyticsPage() -> impl IntoView {
     let query_map = use_query_map();
     let query = Memo::new(move |_| query_from(&query_map.get()));
     let summary = Resource::new(|| (), |_| api::analytics_summary());
-    let period = Resource::new(move || query.get(), api::analytics_period);
+    let period = Resource::new(api::source(move || query.get()), api::analytics_period);
     let zh = move || i18n.get_locale_untracked() == Locale::zh_CN;
     let preset = move || {
         let q = query.get();

@@ -16,7 +16,7 @@ pub fn PlayerPanel(#[prop(into)] account: Signal<Option<String>>) -> impl IntoVi
     let i18n = use_i18n();
     let version = RwSignal::new(0u32);
     let record = Resource::new(
-        move || (account.get(), version.get()),
+        crate::api::source(move || (account.get(), version.get())),
         |(account, _)| async move {
             match account {
                 Some(a) => Some(desk_player(a).await),

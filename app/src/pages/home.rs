@@ -20,7 +20,7 @@ const REFRESH_SECS: u64 = 30;
 pub fn HomeFigures() -> impl IntoView {
     let i18n = use_i18n();
     let version = RwSignal::new(0u32);
-    let figures = Resource::new(move || version.get(), |_| api::home_figures());
+    let figures = Resource::new(api::source(move || version.get()), |_| api::home_figures());
     #[cfg(feature = "hydrate")]
     {
         if let Ok(tick) = set_interval_with_handle(

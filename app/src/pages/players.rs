@@ -189,7 +189,7 @@ pub fn PlayersList(is_super: bool) -> impl IntoView {
     let query = Memo::new(move |_| query_from(&query_map.get()));
     let version = RwSignal::new(0u32);
     let data = Resource::new(
-        move || (query.get(), version.get()),
+        api::source(move || (query.get(), version.get())),
         |(q, _)| api::list_players(q),
     );
     let selected = RwSignal::new(BTreeSet::<String>::new());
@@ -475,7 +475,7 @@ pub fn PlayerDetail(is_super: bool) -> impl IntoView {
     let account = Memo::new(move |_| params.get().get("account").unwrap_or_default());
     let version = RwSignal::new(0u32);
     let data = Resource::new(
-        move || (account.get(), version.get()),
+        api::source(move || (account.get(), version.get())),
         |(a, _)| api::player_detail(a),
     );
     // Results of the actions live here: the actions are re-rendered with
@@ -905,7 +905,7 @@ pub fn PlayerForm(editing: bool) -> impl IntoView {
     let params = use_params_map();
     let account = Memo::new(move |_| params.get().get("account").unwrap_or_default());
     let existing = Resource::new(
-        move || (editing, account.get()),
+        api::source(move || (editing, account.get())),
         |(editing, a)| async move {
             if editing {
                 api::player_detail(a).await.map(|(p, _, _)| Some(p))

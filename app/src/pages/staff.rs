@@ -17,7 +17,7 @@ use crate::pages::players::{failure_text, short_time};
 pub fn StaffPage(me: i64) -> impl IntoView {
     let i18n = use_i18n();
     let version = RwSignal::new(0u32);
-    let staff = Resource::new(move || version.get(), |_| api::list_staff());
+    let staff = Resource::new(api::source(move || version.get()), |_| api::list_staff());
     let message = RwSignal::new(None::<(bool, String)>);
     let act = Action::new(move |(id, action): &(i64, String)| {
         let (id, action) = (*id, action.clone());
@@ -210,7 +210,7 @@ pub fn AuditPage() -> impl IntoView {
             to: g("to"),
         }
     });
-    let data = Resource::new(move || query.get(), api::list_audit);
+    let data = Resource::new(api::source(move || query.get()), api::list_audit);
     let value = move |k: &'static str| move || q.get().get(k).unwrap_or_default();
     view! {
         <Title text=t_string!(i18n, staff.audit).to_string()/>

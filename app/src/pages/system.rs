@@ -23,7 +23,7 @@ const REFRESH_SECS: u64 = 15;
 pub fn SystemPage() -> impl IntoView {
     let i18n = use_i18n();
     let version = RwSignal::new(0u32);
-    let status = Resource::new(move || version.get(), |_| api::system_status());
+    let status = Resource::new(api::source(move || version.get()), |_| api::system_status());
     #[cfg(feature = "hydrate")]
     {
         if let Ok(tick) = set_interval_with_handle(

@@ -22,7 +22,9 @@ pub fn WidgetPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
-    let state = Resource::new(token, |t| async move { widget_state(t).await });
+    let state = Resource::new(crate::api::source(token), |t| async move {
+        widget_state(t).await
+    });
     let title = t_string!(i18n, chat.widget_title).to_string();
     view! {
         <Title text=title.clone()/>
