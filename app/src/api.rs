@@ -14,25 +14,29 @@ use crate::auth::ssr::{kefu, principal, to_server_error as e};
 
 /// A resource's source (`Resource::new(source(|| …), fetch)`): tracked in
 /// the browser, where what it reads changes and the resource fetches again;
-/// read once, untracked, on the server, where nothing changes under a
-/// request's page. Why: on the server the resource's fetch task can be
-/// polled after its page has been thrown away, and a tracked source is then
-/// read again from signals that are gone, which panics ("a reactive value
-/// that has already been disposed"; seen now and then in the e2e server's
-/// log). A source with nothing tracked is never read again.
-pub fn source<T>(
+/// on the server read once, at once, while the page is being built, and
+/// handed to the resource as a plain value. Why: on the server the
+/// resource's fetch runs in a task of its own that may first be polled
+/// after its page has been thrown away (a browser that left, a branch of
+/// the page that was replaced), and a source that reads signals then reads
+/// signals that are gone, which panics ("a reactive value that has already
+/// been disposed"; seen now and then in the e2e server's log). Nothing
+/// changes under a request's page, so the value read at once is the value
+/// the resource would have read later.
+#[cfg(feature = "ssr")]
+pub fn source<T: Clone + Send + Sync + 'static>(
     read: impl Fn() -> T + Send + Sync + 'static,
 ) -> impl Fn() -> T + Send + Sync + 'static {
-    move || {
-        #[cfg(feature = "ssr")]
-        {
-            untrack(&read)
-        }
-        #[cfg(not(feature = "ssr"))]
-        {
-            read()
-        }
-    }
+    let value = untrack(read);
+    move || value.clone()
+}
+
+/// See the server's version above: in the browser the source is tracked.
+#[cfg(not(feature = "ssr"))]
+pub fn source<T: Clone + Send + Sync + 'static>(
+    read: impl Fn() -> T + Send + Sync + 'static,
+) -> impl Fn() -> T + Send + Sync + 'static {
+    read
 }
 
 #[server(prefix = "/sfn", endpoint = "players", input = Json)]
