@@ -19,7 +19,6 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use leptos::wasm_bindgen::JsCast;
 use leptos_router::hooks::use_location;
 
 use crate::i18n::*;
@@ -120,16 +119,8 @@ pub fn ConfirmDialog() -> impl IntoView {
                 // asked on takes its button away.
                 d.close();
                 request_animation_frame(|| {
-                    let doc = document();
-                    let lost = doc
-                        .active_element()
-                        .is_none_or(|e| doc.body().is_some_and(|b| *b == e));
-                    if lost {
-                        if let Some(main) = doc.query_selector("main").ok().flatten() {
-                            let _ = main
-                                .unchecked_into::<leptos::web_sys::HtmlElement>()
-                                .focus();
-                        }
+                    if crate::focus::lost() {
+                        crate::focus::to_content();
                     }
                 });
             }

@@ -17,6 +17,7 @@ pub mod charts;
 pub mod chat;
 pub mod clock;
 pub mod confirm;
+pub mod focus;
 pub mod i18n;
 pub mod nav;
 pub mod pages;
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
+        focus::keep_on_page();
     });
     let no_accept_language =
         leptos_use::UseLocalesOptions::default().ssr_lang_header_getter(|| None);

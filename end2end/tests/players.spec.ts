@@ -247,6 +247,9 @@ test("deleting a player or a staff member asks in the page first; only yes delet
   await row.getByTestId("staff-delete").click();
   await answerConfirm(page, `确定删除 ${name} 吗？`, "删除");
   await expect(row).toHaveCount(0);
+  // The focus went back to the delete button, then left with its row: the content area
+  // takes it, not the page's body (where the next Tab would start over from the top).
+  await expect(page.locator("main")).toBeFocused();
   await page.reload();
   await hydrated(page);
   await expect(page.getByTestId("staff-table")).toBeVisible();
