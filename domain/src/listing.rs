@@ -43,6 +43,8 @@ pub enum Value {
 pub struct Filter {
     clauses: Vec<String>,
     binds: Vec<Value>,
+    /// A substring match was added ([`Filter::contains`]).
+    substrings: bool,
 }
 
 impl Filter {
@@ -75,6 +77,13 @@ impl Filter {
             .collect::<Vec<_>>()
             .join(" OR ");
         self.clauses.push(format!("({any})"));
+        self.substrings = true;
+    }
+
+    /// Whether a substring match is among the clauses: a database cannot
+    /// tell how rare its matches are.
+    pub fn has_substring_match(&self) -> bool {
+        self.substrings
     }
 
     /// Matches any of the integers (`col IN (…)`).
@@ -82,6 +91,11 @@ impl Filter {
         let ps: Vec<String> = values.iter().map(|v| self.bind_int(*v)).collect();
         self.clauses
             .push(format!("{column} IN ({})", ps.join(", ")));
+    }
+
+    /// Whether no clause was added (the query reads every row).
+    pub fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
     }
 
     pub fn where_sql(&self) -> String {

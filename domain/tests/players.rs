@@ -1237,6 +1237,65 @@ async fn demo_data_fills_an_empty_database_consistently() {
 /// Many writers at once: each waits for the write lock (SQLite `BEGIN
 /// IMMEDIATE`) instead of failing with "database is locked". Seen as 4 of
 /// 400 creates answering 500 under 8 concurrent HTTP clients before.
+/// The list's unfiltered total (read from the players-per-server rollup)
+/// against a count of the table, with the number expected.
+async fn unfiltered_total_is(w: &World, expected: i64) {
+    let (_, total) = w
+        .kefu
+        .list_players(&w.sup, &PlayerQuery::default())
+        .await
+        .unwrap();
+    let (counted,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM players")
+        .fetch_one(w.kefu.store().pool())
+        .await
+        .unwrap();
+    assert_eq!((total, counted), (expected, expected));
+}
+
+#[tokio::test]
+async fn the_unfiltered_total_follows_every_write() {
+    let w = world().await;
+    let k = &w.kefu;
+    unfiltered_total_is(&w, 0).await;
+    for (account, server) in [("s1", "建安"), ("s2", "建安"), ("s3", ""), ("s4", "赤壁")] {
+        let p = PlayerInput {
+            server_name: Some(server.into()),
+            ..input(account)
+        };
+        k.create_player(&w.sup, &p).await.unwrap();
+    }
+    unfiltered_total_is(&w, 4).await;
+    // A filter still counts the rows it matches.
+    let on = |server: &str| PlayerQuery {
+        server_name: Some(server.into()),
+        ..Default::default()
+    };
+    assert_eq!(k.list_players(&w.sup, &on("建安")).await.unwrap().1, 2);
+    // Moving a player to another server (and to none) keeps the sum.
+    for server in ["赤壁", ""] {
+        let p = PlayerInput {
+            server_name: Some(server.into()),
+            ..Default::default()
+        };
+        k.update_player(&w.sup, "s1", &p).await.unwrap();
+        unfiltered_total_is(&w, 4).await;
+    }
+    assert_eq!(k.list_players(&w.sup, &on("建安")).await.unwrap().1, 1);
+    // A refused write changes nothing.
+    assert!(matches!(
+        k.create_player(&w.sup, &input("s2")).await,
+        Err(Error::Conflict(_))
+    ));
+    unfiltered_total_is(&w, 4).await;
+    k.delete_players(&w.sup, &["s2".into(), "s3".into(), "ghost".into()])
+        .await
+        .unwrap();
+    unfiltered_total_is(&w, 2).await;
+    k.delete_player(&w.sup, "s4").await.unwrap();
+    unfiltered_total_is(&w, 1).await;
+    w.db.finish().await;
+}
+
 #[tokio::test]
 async fn concurrent_writes_all_succeed() {
     let w = world().await;
@@ -1274,5 +1333,7 @@ async fn concurrent_writes_all_succeed() {
         failed.len(),
         &failed[..failed.len().min(3)]
     );
+    // 200 creates and deletes racing each other left the rollup at zero.
+    unfiltered_total_is(&w, 0).await;
     w.db.finish().await;
 }
