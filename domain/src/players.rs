@@ -301,6 +301,8 @@ impl Kefu {
             Some("asc") => false,
             Some(_) => return Err(Error::invalid("sort_order", "must be asc or desc")),
         };
+        let dir = if descending { "DESC" } else { "ASC" };
+        // NULLs (only the expiry has them) come last in either direction.
         let order = if descending {
             "DESC NULLS LAST"
         } else {
@@ -328,7 +330,6 @@ impl Kefu {
             // Ties break by rowid in the sort's direction: every index already
             // orders its entries that way, so no sort step is needed.
             crate::store::Backend::Sqlite => {
-                let dir = if descending { "DESC" } else { "ASC" };
                 format!(
                     "SELECT {COLUMNS} FROM players WHERE rowid IN (SELECT rowid FROM players{} \
                      ORDER BY {column} {order}, rowid {dir} LIMIT {size} OFFSET {offset}) \
@@ -349,10 +350,8 @@ impl Kefu {
             crate::store::Backend::Postgres => {
                 let order = if column == "membership_expire_at" || f.has_substring_match() {
                     order
-                } else if descending {
-                    "DESC"
                 } else {
-                    "ASC"
+                    dir
                 };
                 format!(
                     "SELECT {COLUMNS} FROM players{} ORDER BY {column} {order}, account ASC LIMIT {size} OFFSET {offset}",

@@ -1234,9 +1234,6 @@ async fn demo_data_fills_an_empty_database_consistently() {
     w.db.finish().await;
 }
 
-/// Many writers at once: each waits for the write lock (SQLite `BEGIN
-/// IMMEDIATE`) instead of failing with "database is locked". Seen as 4 of
-/// 400 creates answering 500 under 8 concurrent HTTP clients before.
 /// The list's unfiltered total (read from the players-per-server rollup)
 /// against a count of the table, with the number expected.
 async fn unfiltered_total_is(w: &World, expected: i64) {
@@ -1296,6 +1293,9 @@ async fn the_unfiltered_total_follows_every_write() {
     w.db.finish().await;
 }
 
+/// Many writers at once: each waits for the write lock (SQLite `BEGIN
+/// IMMEDIATE`) instead of failing with "database is locked". Seen as 4 of
+/// 400 creates answering 500 under 8 concurrent HTTP clients before.
 #[tokio::test]
 async fn concurrent_writes_all_succeed() {
     let w = world().await;
